@@ -1,0 +1,90 @@
+"""Adversarial objectives and regularizers, shared by every adapter.
+
+Conventions: D returns raw logits (no sigmoid). Every function returns a mean over the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from multigan.core.adapter import LossOutput
+from multigan.core.config import LossConfig
+
+
+def discriminator_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    real, fake = real_logits.float(), fake_logits.float()
+    if kind == "nonsaturating":
+        return F.softplus(-real).mean() + F.softplus(fake).mean()
+    if kind == "hinge":
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+    if kind == "lsgan":
+        return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean()
+    if kind == "wgan-gp":
+        return fake.mean() - real.mean()
+    raise ValueError(f"unknown loss kind {kind!r}")
+
+
+def generator_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
+    fake = fake_logits.float()
+    if kind == "nonsaturating":
+        return F.softplus(-fake).mean()
+    if kind in ("hinge", "wgan-gp"):
+        return -fake.mean()
+    if kind == "lsgan":
+        return 0.5 * ((fake - 1) ** 2).mean()
+    raise ValueError(f"unknown loss kind {kind!r}")
+
+
+def r1_penalty(real_logits: torch.Tensor, real_inputs: torch.Tensor) -> torch.Tensor:
+    """E[ ||d D(x) / dx||^2 ] over real x (Mescheder et al. 2018). `real_inputs` must require grad."""
+    (grad,) = torch.autograd.grad(real_logits.float().sum(), real_inputs, create_graph=True)
+    return grad.float().pow(2).flatten(1).sum(1).mean()
+
+
+def gradient_penalty(
+    d_fn: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
+) -> torch.Tensor:
+    """E[(||d D(x_hat) / dx_hat|| - 1)^2] on random interpolates (Gulrajani et al. 2017)."""
+    alpha = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), device=real.device, dtype=real.dtype)
+    mixed = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(d_fn(mixed).float().sum(), mixed, create_graph=True)
+    return (grad.float().flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+def discriminator_objective(
+    cfg: LossConfig,
+    d_fn: Callable[[torch.Tensor], torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    *,
+    regularize: bool,
+    prefix: str = "d",
+) -> LossOutput:
+    """D's full loss on one pair of real and fake inputs, with GP (wgan-gp) and lazy R1.
+
+    `d_fn` maps an input batch to logits (bind labels or context in a closure). `regularize` is the
+    trainer's lazy-R1 cadence: R1 is added, scaled by the interval, only when it is true.
+    """
+    use_r1 = regularize and cfg.r1_gamma > 0
+    if use_r1:
+        real = real.detach().requires_grad_(True)
+    real_logits = d_fn(real)
+    fake_logits = d_fn(fake.detach())
+    loss = discriminator_loss(cfg.kind, real_logits, fake_logits)
+    logs = {
+        f"{prefix}_loss": loss.detach(),
+        f"{prefix}_real": real_logits.detach().float().mean(),
+        f"{prefix}_fake": fake_logits.detach().float().mean(),
+    }
+    if cfg.kind == "wgan-gp" and cfg.gp_weight > 0:
+        gp = gradient_penalty(d_fn, real, fake)
+        loss = loss + cfg.gp_weight * gp
+        logs[f"{prefix}_gp"] = gp.detach()
+    if use_r1:
+        r1 = r1_penalty(real_logits, real)
+        loss = loss + 0.5 * cfg.r1_gamma * cfg.r1_every * r1
+        logs[f"{prefix}_r1"] = r1.detach()
+    return LossOutput(loss, logs)

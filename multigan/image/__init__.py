@@ -1,0 +1,1 @@
+"""Convolutional image GAN (DCGAN lineage): models, data, adapter."""

@@ -1,0 +1,120 @@
+"""Image data: the embedded handwritten digits, any image folder, torchvision datasets by name.
+
+Every dataset yields (uint8 tensor (C, H, W), label int); conversion to [-1, 1] floats happens on
+the training device.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from multigan.core.errors import MultiganError
+
+IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+class TensorImages(Dataset):
+    """Images held in memory as uint8 (N, C, H, W) with integer labels (N,)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, class_names: list[str], skipped: int = 0):
+        self.images, self.labels, self.class_names, self.skipped = images, labels, class_names, skipped
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def channels(self) -> int:
+        return self.images.shape[1]
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.images[index], int(self.labels[index])
+
+
+def load_digits_images(size: int = 32) -> TensorImages:
+    """The 1,797 8x8 handwritten digits that scikit-learn ships, upscaled to size x size."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = torch.from_numpy(digits.images.astype(np.float32) / 16.0).unsqueeze(1)  # (N, 1, 8, 8) in [0, 1]
+    x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
+    images = (x * 255).round().to(torch.uint8)
+    labels = torch.from_numpy(digits.target.astype(np.int64))
+    return TensorImages(images, labels, [str(i) for i in range(10)])
+
+
+def _load_one(path: Path, size: int, mode: str) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path) as img:
+            img = img.convert(mode)
+            w, h = img.size
+            side = min(w, h)  # centre crop to a square, then resize
+            img = img.crop(((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side))
+            img = img.resize((size, size), Image.Resampling.BICUBIC)
+            arr = np.asarray(img, dtype=np.uint8)
+    return arr[:, :, None] if arr.ndim == 2 else arr
+
+
+def load_image_folder(root: str | Path, size: int, channels: int = 3) -> TensorImages:
+    """Every image under `root` (recursive), centre-cropped and resized; labels from the first-level
+    sub-folder names (ImageFolder's convention; one class when the images sit directly in `root`).
+    Files that cannot be decoded, or that trip Pillow's decompression-bomb check, are skipped with a
+    warning and counted."""
+    root = Path(root)
+    if not root.is_dir():
+        raise MultiganError(f"data.path: {root} is not a folder")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise MultiganError(f"data.path: no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) under {root}")
+    class_names = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
+    class_index = {name: i for i, name in enumerate(class_names)}
+    mode = {1: "L", 3: "RGB"}[channels]
+    images, labels, skipped = [], [], 0
+    for path in tqdm(files, desc="reading images", unit="img", disable=None, leave=False):
+        try:
+            images.append(_load_one(path, size, mode))
+        except (OSError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+            skipped += 1
+            warnings.warn(f"skipped {path}: {type(err).__name__}: {err}", stacklevel=2)
+            continue
+        parts = path.relative_to(root).parts
+        labels.append(class_index[parts[0]] if len(parts) > 1 else 0)
+    if not images:
+        raise MultiganError(f"data.path: none of the {len(files)} images under {root} could be decoded")
+    tensor = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    return TensorImages(tensor, torch.tensor(labels), class_names or ["all"], skipped)
+
+
+def load_torchvision(name: str, root: str, size: int, channels: int) -> TensorImages:
+    """A torchvision dataset by class name (e.g. CIFAR10, MNIST); downloads, so it needs a network."""
+    import torchvision
+
+    cls = getattr(torchvision.datasets, name, None)
+    if cls is None:
+        raise MultiganError(f"data.path: torchvision has no dataset {name!r}")
+    try:
+        ds = cls(root=root, train=True, download=True)
+    except Exception as err:  # network or disk trouble: one line for the user
+        raise MultiganError(f"data.path: could not load torchvision {name}: {err}") from None
+    mode = {1: "L", 3: "RGB"}[channels]
+    images, labels = [], []
+    for img, label in tqdm(ds, desc=f"reading {name}", unit="img", disable=None, leave=False):
+        img = img.convert(mode).resize((size, size), Image.Resampling.BICUBIC)
+        arr = np.asarray(img, dtype=np.uint8)
+        images.append(arr[:, :, None] if arr.ndim == 2 else arr)
+        labels.append(int(label))
+    tensor = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    names = list(getattr(ds, "classes", [])) or [str(i) for i in range(max(labels) + 1)]
+    return TensorImages(tensor, torch.tensor(labels), names)

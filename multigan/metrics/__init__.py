@@ -1,0 +1,1 @@
+"""Evaluation metrics: image (FID/KID features), text (NLL, BLEU, Self-BLEU), video (MSE, PSNR, SSIM)."""

@@ -1,0 +1,1 @@
+"""Runnable recipes: `python -m multigan.recipes.<image|text|video>`."""
