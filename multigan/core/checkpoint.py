@@ -63,7 +63,11 @@ def load_weights(path: Path, modules: dict[str, nn.Module]) -> None:
         file = path / f"{name}.safetensors"
         if not file.is_file():
             raise MultiganError(f"checkpoint {path} has no weights for {name}")
-        missing, unexpected = load_model(module, str(file), strict=False)
+        try:
+            missing, unexpected = load_model(module, str(file), strict=False)
+        except RuntimeError as err:  # shape mismatches
+            first = str(err).splitlines()[-1].strip()
+            raise MultiganError(f"checkpoint {file} does not match the model ({first})") from None
         if missing or unexpected:
             raise MultiganError(
                 f"checkpoint {file} does not match the model (missing {sorted(missing)[:3]}, "

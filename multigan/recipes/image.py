@@ -18,6 +18,7 @@ from multigan.core.trainer import Trainer
 from multigan.image.adapter import ImageAdapter, ImageConfig, save_image_grid
 
 PROG = "python -m multigan.recipes.image"
+CONFIG_CLASS = ImageConfig
 
 
 def train(cfg: ImageConfig) -> None:
@@ -94,7 +95,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_recipe(argv, prog=PROG, config_cls=ImageConfig, train=train, commands=COMMANDS)
+    return run_recipe(argv, prog=PROG, config_cls=CONFIG_CLASS, train=train, commands=COMMANDS)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from multigan.core.errors import MultiganError
+from multigan.image.data import load_digits_images, load_image_folder
+
+
+def test_digits():
+    data = load_digits_images(32)
+    assert len(data) == 1797 and data.images.shape == (1797, 1, 32, 32) and data.num_classes == 10
+    image, label = data[0]
+    assert image.dtype == torch.uint8 and 0 <= label < 10
+
+
+def _png(path, color):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((20, 30, 3), color, np.uint8)).save(path)
+
+
+def test_folder_with_classes_and_a_corrupt_file(tmp_path):
+    _png(tmp_path / "cats" / "a.png", 10)
+    _png(tmp_path / "cats" / "b.png", 20)
+    _png(tmp_path / "dogs" / "nested" / "c.png", 30)
+    (tmp_path / "dogs" / "broken.jpg").write_bytes(b"not an image at all")
+    with pytest.warns(UserWarning, match="broken.jpg"):
+        data = load_image_folder(tmp_path, 16)
+    assert len(data) == 3 and data.skipped == 1
+    assert data.class_names == ["cats", "dogs"]
+    assert data.images.shape == (3, 3, 16, 16)
+    assert sorted(data.labels.tolist()) == [0, 0, 1]
+
+
+def test_decompression_bomb_is_refused(tmp_path, monkeypatch):
+    _png(tmp_path / "big.png", 50)
+    _png(tmp_path / "small.png", 60)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 20x30 = 600 pixels > 100: a "bomb"
+    with pytest.warns(UserWarning, match="DecompressionBomb"):
+        with pytest.raises(MultiganError, match="none of the 2 images"):
+            load_image_folder(tmp_path, 16)
+
+
+def test_empty_or_missing_folder(tmp_path):
+    with pytest.raises(MultiganError, match="no images"):
+        load_image_folder(tmp_path, 16)
+    with pytest.raises(MultiganError, match="not a folder"):
+        load_image_folder(tmp_path / "nope", 16)
