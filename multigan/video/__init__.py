@@ -1,0 +1,1 @@
+"""Frame-conditioned video GAN: models, data (moving digits, video folders), adapter."""

@@ -1,0 +1,291 @@
+"""Video data: a folder of clips (the user's videos) and the embedded moving-digits default.
+
+`VideoClips` indexes a folder (recursively) of mp4, webm, mkv, avi, mov and gif files into clips of
+`clip_len` frames taken every `frame_stride` frames, one clip starting every `clip_step` frames.
+The index (frame count and size per file) is built once and cached in a JSON file keyed by each
+file's size and modification time, so a second run over the same folder decodes nothing until
+training starts. Files that cannot be decoded are skipped with a warning and listed in
+`dataset.skipped`. The dataset holds no open file (every item opens, reads and closes its video),
+so it works with DataLoader workers. Items are uint8 tensors (T, C, H, W); the adapter moves
+them to the device before turning them into floats in [-1, 1].
+
+`make_moving_digits` writes the default data: scikit-learn's 8x8 handwritten digits, upscaled,
+two per clip, bouncing inside a 64x64 frame, 20 frames per clip, deterministic from a seed,
+encoded to mp4 through multigan.io.video and read back through `VideoClips` like any user video.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from multigan.core.errors import MultiganError
+from multigan.io.video import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, VideoDecodeError, probe, read_video, write_video
+
+INDEX_VERSION = 1
+INDEX_NAME = ".multigan-video-index.json"
+
+
+def find_videos(root: str | os.PathLike) -> list[Path]:
+    """Video files under root (recursive, sorted), skipping hidden files and folders."""
+    root = Path(root)
+    if root.is_file():
+        return [root] if root.suffix.lower() in VIDEO_EXTENSIONS else []
+    if not root.is_dir():
+        raise MultiganError(f"video folder {str(root)!r} does not exist")
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith(".") and Path(name).suffix.lower() in VIDEO_EXTENSIONS:
+                found.append(Path(dirpath) / name)
+    return found
+
+
+class VideoClips(Dataset):
+    """Clips of `clip_len` frames from every video under `root`, as uint8 tensors (T, C, H, W).
+
+    size: (h, w) every frame is resized to (keeping the aspect ratio, then cutting the centre);
+    None keeps each file's own size (then all files must share one size to be batched).
+    verify: decode every frame while indexing (exact frame counts; a corrupt file is found now
+    rather than mid-training). cache: where the index lives; None puts it in `root`, False
+    keeps it in memory only.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        clip_len: int,
+        *,
+        frame_stride: int = 1,
+        clip_step: int | None = None,
+        size: tuple[int, int] | None = None,
+        gray: bool = False,
+        verify: bool = True,
+        cache: str | os.PathLike | bool | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        quiet: bool = False,
+    ):
+        if clip_len < 1 or frame_stride < 1 or (clip_step is not None and clip_step < 1):
+            raise ValueError("clip_len, frame_stride and clip_step must be >= 1")
+        self.root = Path(root)
+        self.clip_len, self.frame_stride = clip_len, frame_stride
+        self.clip_step = clip_step or 1
+        self.size = None if size is None else (int(size[0]), int(size[1]))
+        self.gray, self.max_pixels = gray, max_pixels
+        files = find_videos(self.root)
+        entries = self._index(files, verify, cache)
+        self.files: list[str] = []
+        self.skipped: list[tuple[str, str]] = []
+        self.too_short: list[str] = []
+        clips: list[tuple[int, int]] = []
+        span = (clip_len - 1) * frame_stride + 1
+        for path in files:
+            entry = entries[str(path)]
+            if entry.get("error"):
+                self.skipped.append((str(path), entry["error"]))
+                continue
+            if entry["frames"] < span:
+                self.too_short.append(str(path))
+                continue
+            self.files.append(str(path))
+            clips += [(len(self.files) - 1, s) for s in range(0, entry["frames"] - span + 1, self.clip_step)]
+        self.clips = clips
+        if not quiet:
+            for _path, reason in self.skipped:
+                warnings.warn(f"skipping undecodable video: {reason}", stacklevel=2)
+            if self.too_short:
+                warnings.warn(
+                    f"{len(self.too_short)} of {len(files)} videos under {str(self.root)!r} are shorter than "
+                    f"one clip ({span} frames)",
+                    stacklevel=2,
+                )
+        if not clips:
+            raise MultiganError(
+                f"no clips of {clip_len} frames (stride {frame_stride}) in {str(self.root)!r}: {len(files)} "
+                f"video files, {len(self.skipped)} undecodable, {len(self.too_short)} too short"
+            )
+
+    # ------------------------------------------------------------------------------------ index
+
+    def _index(self, files: list[Path], verify: bool, cache) -> dict[str, dict]:
+        """{path: {"frames", "height", "width", "fps"} or {"error"}} for every file, cached."""
+        cache_path = None
+        if cache is not False:
+            cache_path = Path(cache) if cache not in (None, True) else self._default_cache()
+        stored = _load_index(cache_path, verify, self.max_pixels)
+        entries, changed = {}, False
+        for path in files:
+            st = path.stat()
+            key = _file_key(path, self.root)
+            old = stored.get(key)
+            if old is not None and old.get("size") == st.st_size and old.get("mtime_ns") == st.st_mtime_ns:
+                entries[str(path)] = old
+                continue
+            try:
+                info = probe(path, exact=verify, max_pixels=self.max_pixels)
+                entry = {"frames": info.frames, "height": info.height, "width": info.width, "fps": info.fps}
+            except VideoDecodeError as e:
+                entry = {"error": str(e)}
+            entry.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+            entries[str(path)] = entry
+            stored[key] = entry
+            changed = True
+        if cache_path is not None and changed:
+            _save_index(cache_path, stored, verify, self.max_pixels)
+        return entries
+
+    def _default_cache(self) -> Path:
+        return (self.root if self.root.is_dir() else self.root.parent) / INDEX_NAME
+
+    # ------------------------------------------------------------------------------------ items
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        # A file that decoded while indexing but fails now (changed on disk, or not verified):
+        # warn and serve the following clips rather than take the run down.
+        for attempt in range(min(len(self.clips), 16)):
+            file_index, start = self.clips[(i + attempt) % len(self.clips)]
+            path = self.files[file_index]
+            try:
+                frames = read_video(
+                    path,
+                    start=start,
+                    num_frames=self.clip_len,
+                    stride=self.frame_stride,
+                    size=self.size,
+                    gray=self.gray,
+                    max_pixels=self.max_pixels,
+                )
+            except VideoDecodeError as e:
+                warnings.warn(f"skipping a clip: {e}", stacklevel=2)
+                continue
+            return frames.permute(0, 3, 1, 2).contiguous()  # (T, C, H, W) uint8
+        raise MultiganError(f"could not decode any of 16 clips from clip {i} on under {str(self.root)!r}")
+
+
+def _file_key(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _index_params(verify: bool, max_pixels: int | None) -> dict:
+    return {"version": INDEX_VERSION, "verify": verify, "max_pixels": max_pixels}
+
+
+def _load_index(path: Path | None, verify: bool, max_pixels: int | None) -> dict[str, dict]:
+    if path is None or not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("params") != _index_params(verify, max_pixels):
+        return {}
+    files = data.get("files")
+    return files if isinstance(files, dict) else {}
+
+
+def _save_index(path: Path, files: dict[str, dict], verify: bool, max_pixels: int | None) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(json.dumps({"params": _index_params(verify, max_pixels), "files": files}))
+        os.replace(tmp, path)
+    except OSError as e:  # a read-only data folder: index again next time
+        warnings.warn(f"could not cache the video index at {str(path)!r}: {e}", stacklevel=3)
+
+
+# --------------------------------------------------------------------------------- moving digits
+
+
+@dataclass(frozen=True)
+class MovingDigits:
+    """Parameters of the moving-digits set (all of them go into the cache folder's name)."""
+
+    train_videos: int = 1000
+    test_videos: int = 100
+    frames: int = 20
+    size: int = 64
+    digit_size: int = 24  # sklearn's 8x8 digits, upscaled 3x
+    digits_per_clip: int = 2
+    min_speed: float = 2.0  # pixels per frame
+    max_speed: float = 4.0
+    fps: int = 10
+    seed: int = 0
+
+    def key(self) -> str:
+        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _digit_sprites(digit_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Upscaled digit images in [0, 1], split into train (4/5) and held-out (1/5) digits."""
+    from sklearn.datasets import load_digits
+
+    images = torch.from_numpy(load_digits().images.astype(np.float32) / 16.0)[:, None]
+    big = F.interpolate(images, size=(digit_size, digit_size), mode="bicubic", align_corners=False)
+    big = big.clamp(0, 1)[:, 0].numpy()
+    held_out = np.arange(len(big)) % 5 == 0
+    return big[~held_out], big[held_out]
+
+
+def moving_digits_clip(sprites: np.ndarray, cfg: MovingDigits, rng: np.random.Generator) -> np.ndarray:
+    """One clip (T, H, W) uint8: `digits_per_clip` digits bouncing off the walls, combined by max."""
+    canvas = np.zeros((cfg.frames, cfg.size, cfg.size), dtype=np.float32)
+    room = cfg.size - cfg.digit_size
+    for _ in range(cfg.digits_per_clip):
+        sprite = sprites[rng.integers(len(sprites))]
+        pos = rng.uniform(0, room, size=2)
+        angle = rng.uniform(0, 2 * np.pi)
+        vel = rng.uniform(cfg.min_speed, cfg.max_speed) * np.array([np.cos(angle), np.sin(angle)])
+        for t in range(cfg.frames):
+            y, x = np.round(pos).astype(int)
+            patch = canvas[t, y : y + cfg.digit_size, x : x + cfg.digit_size]
+            np.maximum(patch, sprite, out=patch)
+            pos = pos + vel
+            for d in range(2):  # bounce
+                if pos[d] < 0:
+                    pos[d], vel[d] = -pos[d], -vel[d]
+                elif pos[d] > room:
+                    pos[d], vel[d] = 2 * room - pos[d], -vel[d]
+    return (canvas * 255).round().astype(np.uint8)
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("MULTIGAN_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "multigan")
+    return Path(base).expanduser()
+
+
+def make_moving_digits(cfg: MovingDigits = MovingDigits(), cache_dir: str | os.PathLike | None = None) -> Path:
+    """Write (once) train/ and test/ folders of moving-digit mp4s; returns the folder holding them.
+
+    Train clips use 4/5 of the digits, test clips the other fifth. The folder's name carries a
+    hash of the parameters; a `done.json` written last marks a complete set.
+    """
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    out = root / f"moving_digits_{cfg.key()}"
+    if (out / "done.json").is_file():
+        return out
+    train_sprites, test_sprites = _digit_sprites(cfg.digit_size)
+    for split, sprites, n, offset in (
+        ("train", train_sprites, cfg.train_videos, 0),
+        ("test", test_sprites, cfg.test_videos, 1),
+    ):
+        rng = np.random.default_rng([cfg.seed, offset])
+        folder = out / split
+        for i in range(n):
+            write_video(folder / f"{i:05d}.mp4", moving_digits_clip(sprites, cfg, rng), fps=cfg.fps, crf=12)
+    (out / "done.json").write_text(json.dumps(asdict(cfg), indent=1))
+    return out

@@ -1,0 +1,241 @@
+"""A frame-conditioned video GAN: a recurrent generator and a split (image + video) discriminator.
+
+Generator. Each frame goes through a small conv encoder (features at 1/1, 1/2, 1/4 and 1/8 of the
+frame size; the finer ones are kept as skip connections). A ConvGRU at 1/8 resolution reads the K
+context frames one by one, then rolls forward: from its state and the skips of the latest frame
+a decoder produces the next frame, which is encoded and fed back, so any number of frames can be
+generated, beyond the training length. Stochasticity: one noise map per clip (a vector broadcast
+over space) and one per predicted frame, both fed to the GRU. The decoder's output is a
+composite, in the spirit of SAVP and CDNA: the previous frame warped by a predicted flow field,
+blended by a predicted mask with a directly synthesised image. The flow starts at zero and the
+mask near one, so an untrained generator copies the last frame (the usual baseline) and learns
+motion from there.
+
+Discriminators. The image discriminator judges single frames (2D convolutions); the video
+discriminator judges whole clips, context + generated frames (3D convolutions). Both can carry
+spectral normalisation.
+
+Tensors are (b, t, c, h, w) in [-1, 1]; einops does the (b t) folding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange, repeat
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+
+@dataclass
+class GeneratorConfig:
+    channels: int = 1  # image channels (1 gray, 3 RGB)
+    width: int = 16  # channels of the full-resolution features; doubled at each level, capped at 4x
+    hidden: int = 64  # ConvGRU state channels (at 1/8 resolution)
+    z_clip: int = 8  # noise channels per clip
+    z_frame: int = 4  # noise channels per predicted frame
+    warp: bool = True  # composite of the warped previous frame and a synthesised image
+
+
+@dataclass
+class DiscriminatorConfig:
+    channels: int = 1
+    width: int = 32
+    spectral_norm: bool = True
+    image: bool = True  # image D on single frames
+    video: bool = True  # video D on whole clips
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.GroupNorm(_groups(cout), cout), nn.SiLU())
+
+
+def _groups(ch: int) -> int:
+    return next(g for g in (8, 4, 2, 1) if ch % g == 0)
+
+
+class FrameEncoder(nn.Module):
+    """Frame (n, c, h, w) -> features at 1/1, 1/2, 1/4, 1/8 resolution (finest first)."""
+
+    def __init__(self, channels: int, width: int, out: int):
+        super().__init__()
+        w1, w2, w3 = width, 2 * width, 4 * width
+        self.levels = nn.ModuleList([_conv(channels, w1), _conv(w1, w2, 2), _conv(w2, w3, 2), _conv(w3, out, 2)])
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = []
+        for level in self.levels:
+            x = level(x)
+            feats.append(x)
+        return feats
+
+
+class ConvGRUCell(nn.Module):
+    def __init__(self, cin: int, hidden: int, kernel: int = 3):
+        super().__init__()
+        self.hidden = hidden
+        self.gates = nn.Conv2d(cin + hidden, 2 * hidden, kernel, padding=kernel // 2)
+        self.candidate = nn.Conv2d(cin + hidden, hidden, kernel, padding=kernel // 2)
+
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        reset, update = torch.sigmoid(self.gates(torch.cat([x, h], 1))).chunk(2, 1)
+        candidate = torch.tanh(self.candidate(torch.cat([x, reset * h], 1)))
+        return (1 - update) * h + update * candidate
+
+
+class FrameDecoder(nn.Module):
+    """GRU state + skips of the latest frame -> next frame (and, with warp, flow and mask)."""
+
+    def __init__(self, channels: int, width: int, hidden: int, warp: bool):
+        super().__init__()
+        w1, w2, w3 = width, 2 * width, 4 * width
+        self.channels, self.warp = channels, warp
+        self.up3 = _conv(hidden + hidden, w3)  # 1/8, state + skip
+        self.up2 = _conv(w3 + w3, w2)  # 1/4
+        self.up1 = _conv(w2 + w2, w1)  # 1/2
+        self.out = nn.Conv2d(w1 + w1, channels + (3 if warp else 0), 3, 1, 1)  # 1/1
+        if warp:  # start as "copy the last frame": zero flow, mask ~ 0.98
+            with torch.no_grad():
+                self.out.weight[channels:].zero_()
+                self.out.bias[channels : channels + 2].zero_()
+                self.out.bias[channels + 2].fill_(4.0)
+
+    def forward(self, h: torch.Tensor, skips: list[torch.Tensor], previous: torch.Tensor) -> torch.Tensor:
+        up = lambda z: F.interpolate(z, scale_factor=2.0, mode="nearest")
+        x = self.up3(torch.cat([h, skips[3]], 1))
+        x = self.up2(torch.cat([up(x), skips[2]], 1))
+        x = self.up1(torch.cat([up(x), skips[1]], 1))
+        x = self.out(torch.cat([up(x), skips[0]], 1))
+        image = torch.tanh(x[:, : self.channels])
+        if not self.warp:
+            return image
+        flow, mask = x[:, self.channels : self.channels + 2], torch.sigmoid(x[:, self.channels + 2 :])
+        return mask * warp(previous, flow) + (1 - mask) * image
+
+
+def warp(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Backward warp: out[y, x] = frame[y + flow_y, x + flow_x], flow in pixels (n, 2, h, w) as (x, y)."""
+    n, _, h, w = frame.shape
+    ys = torch.linspace(-1 + 1 / h, 1 - 1 / h, h, device=frame.device, dtype=frame.dtype)
+    xs = torch.linspace(-1 + 1 / w, 1 - 1 / w, w, device=frame.device, dtype=frame.dtype)
+    base = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1)  # (h, w, 2) as (x, y)
+    scale = torch.tensor([2 / w, 2 / h], device=frame.device, dtype=frame.dtype)
+    grid = base + rearrange(flow, "n two h w -> n h w two") * scale
+    return F.grid_sample(frame, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+class VideoGenerator(nn.Module):
+    """G(context (b, K, c, h, w) in [-1, 1], num_frames) -> the next num_frames frames (b, N, c, h, w).
+
+    Frame sides must be multiples of 8. Any K >= 1 works (the GRU reads context frames one by one).
+    `generator` (a torch.Generator on the right device) makes the noise reproducible.
+    """
+
+    def __init__(self, cfg: GeneratorConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or GeneratorConfig()
+        self.encoder = FrameEncoder(cfg.channels, cfg.width, cfg.hidden)
+        self.gru = ConvGRUCell(cfg.hidden + cfg.z_clip + cfg.z_frame, cfg.hidden)
+        self.decoder = FrameDecoder(cfg.channels, cfg.width, cfg.hidden, cfg.warp)
+
+    def forward(
+        self, context: torch.Tensor, num_frames: int, *, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        if context.ndim != 5 or context.shape[2] != self.cfg.channels:
+            raise ValueError(f"context must be (b, K, {self.cfg.channels}, h, w), got {tuple(context.shape)}")
+        b, k, _, h, w = context.shape
+        if h % 8 or w % 8:
+            raise ValueError(f"frame sides must be multiples of 8, got {h}x{w}")
+        if num_frames < 1:
+            raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+        cfg = self.cfg
+        feats = self.encoder(rearrange(context, "b k c h w -> (b k) c h w"))
+        feats = [rearrange(f, "(b k) c h w -> b k c h w", b=b) for f in feats]
+        hh, ww = h // 8, w // 8
+        noise = lambda *shape: torch.randn(*shape, generator=generator, device=context.device, dtype=context.dtype)
+        z_clip = repeat(noise(b, cfg.z_clip), "b c -> b c h w", h=hh, w=ww)
+        quiet = context.new_zeros(b, cfg.z_frame, hh, ww)
+        state = context.new_zeros(b, cfg.hidden, hh, ww)
+        for i in range(k):
+            state = self.gru(torch.cat([feats[-1][:, i], z_clip, quiet], 1), state)
+        skips = [f[:, -1] for f in feats]
+        previous = context[:, -1]
+        frames = []
+        for t in range(num_frames):
+            previous = self.decoder(state, skips, previous)
+            frames.append(previous)
+            if t + 1 < num_frames:
+                skips = self.encoder(previous)
+                z_frame = noise(b, cfg.z_frame, hh, ww)
+                state = self.gru(torch.cat([skips[-1], z_clip, z_frame], 1), state)
+        return torch.stack(frames, dim=1)
+
+
+def _maybe_sn(module: nn.Module, on: bool) -> nn.Module:
+    return spectral_norm(module) if on else module
+
+
+class ImageDiscriminator(nn.Module):
+    """Frames (n, c, h, w) -> one logit per frame."""
+
+    def __init__(self, cfg: DiscriminatorConfig):
+        super().__init__()
+        w, sn = cfg.width, cfg.spectral_norm
+        layers: list[nn.Module] = []
+        cin = cfg.channels
+        for cout in (w, 2 * w, 4 * w, 4 * w):
+            layers += [_maybe_sn(nn.Conv2d(cin, cout, 4, 2, 1), sn), nn.LeakyReLU(0.2)]
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.head = _maybe_sn(nn.Linear(cin, 1), sn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).mean(dim=(2, 3))).squeeze(1)
+
+
+class ClipDiscriminator(nn.Module):
+    """Clips (b, t, c, h, w) -> one logit per clip, from 3D convolutions over time and space."""
+
+    def __init__(self, cfg: DiscriminatorConfig):
+        super().__init__()
+        w, sn = cfg.width, cfg.spectral_norm
+        layers: list[nn.Module] = []
+        cin = cfg.channels
+        for cout, st in ((w, 1), (2 * w, 2), (4 * w, 2), (4 * w, 1)):
+            layers += [_maybe_sn(nn.Conv3d(cin, cout, (3, 4, 4), (st, 2, 2), (1, 1, 1)), sn), nn.LeakyReLU(0.2)]
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.head = _maybe_sn(nn.Linear(cin, 1), sn)
+
+    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+        x = self.features(rearrange(clip, "b t c h w -> b c t h w"))
+        return self.head(x.mean(dim=(2, 3, 4))).squeeze(1)
+
+
+class VideoDiscriminator(nn.Module):
+    """Both discriminators as one module, so the trainer sees one D (one optimizer, one DDP wrap).
+
+    forward(clip, frames) -> {"image": (b * n,), "video": (b,)} logits: the image D judges the
+    frames at indices `frames` (b, n) of each clip, the video D the whole clip.
+    """
+
+    def __init__(self, cfg: DiscriminatorConfig | None = None):
+        super().__init__()
+        self.cfg = cfg = cfg or DiscriminatorConfig()
+        if not (cfg.image or cfg.video):
+            raise ValueError("the video GAN needs at least one of the image and video discriminators")
+        self.image = ImageDiscriminator(cfg) if cfg.image else None
+        self.video = ClipDiscriminator(cfg) if cfg.video else None
+
+    def forward(self, clip: torch.Tensor, frames: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        out = {}
+        if self.image is not None:
+            if frames is None:
+                frames = torch.arange(clip.shape[1], device=clip.device).expand(clip.shape[0], -1)
+            picked = clip[torch.arange(clip.shape[0], device=clip.device)[:, None], frames]
+            out["image"] = self.image(rearrange(picked, "b n c h w -> (b n) c h w"))
+        if self.video is not None:
+            out["video"] = self.video(clip)
+        return out

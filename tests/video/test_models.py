@@ -1,0 +1,100 @@
+"""The video generator and discriminators: shapes, reproducible noise, gradients, the copy-last start."""
+
+import pytest
+import torch
+
+from multigan.video.models import (
+    DiscriminatorConfig,
+    GeneratorConfig,
+    VideoDiscriminator,
+    VideoGenerator,
+    warp,
+)
+
+SMALL_G = dict(width=4, hidden=8, z_clip=2, z_frame=2)
+
+
+def context(b=2, k=3, c=1, h=16, w=16, seed=0):
+    return torch.rand(b, k, c, h, w, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+@pytest.mark.parametrize("k, n, c, h, w", [(1, 1, 1, 8, 8), (3, 5, 1, 16, 16), (4, 2, 3, 16, 24)])
+def test_generator_shapes_for_several_context_lengths_and_horizons(k, n, c, h, w):
+    g = VideoGenerator(GeneratorConfig(channels=c, **SMALL_G))
+    out = g(context(2, k, c, h, w), n)
+    assert out.shape == (2, n, c, h, w)
+    assert out.isfinite().all() and out.abs().max() <= 1
+
+
+@pytest.mark.parametrize("warp_on", [True, False])
+def test_generation_runs_past_the_training_length(warp_on):
+    g = VideoGenerator(GeneratorConfig(warp=warp_on, **SMALL_G))
+    ctx = context(k=2)
+    short = g(ctx, 3, generator=torch.Generator().manual_seed(1))
+    long = g(ctx, 12, generator=torch.Generator().manual_seed(1))
+    assert long.shape == (2, 12, 1, 16, 16) and long.isfinite().all()
+    # The first frames of a longer rollout are the short rollout: the horizon only adds frames.
+    assert torch.allclose(long[:, :3], short, atol=1e-6)
+
+
+def test_noise_is_reproducible_from_a_generator_and_changes_the_output():
+    g = VideoGenerator(GeneratorConfig(warp=False, **SMALL_G))
+    ctx = context()
+    a = g(ctx, 3, generator=torch.Generator().manual_seed(7))
+    b = g(ctx, 3, generator=torch.Generator().manual_seed(7))
+    c = g(ctx, 3, generator=torch.Generator().manual_seed(8))
+    assert torch.equal(a, b)
+    assert not torch.allclose(a, c)
+
+
+def test_an_untrained_generator_starts_close_to_copying_the_last_frame():
+    g = VideoGenerator(GeneratorConfig(**SMALL_G))
+    ctx = context()
+    out = g(ctx, 4)
+    assert (out - ctx[:, -1:]).abs().mean() < 0.05
+
+
+def test_warp_moves_content_by_the_flow():
+    frame = torch.zeros(1, 1, 8, 8)
+    frame[0, 0, 3, 2] = 1.0
+    flow = torch.zeros(1, 2, 8, 8)
+    flow[:, 0] = -2.0  # out[y, x] = frame[y, x - 2]: content moves 2 px right
+    moved = warp(frame, flow)
+    assert moved[0, 0, 3, 4].item() == pytest.approx(1.0)
+    assert moved.sum().item() == pytest.approx(1.0)
+    assert torch.equal(warp(frame, torch.zeros_like(flow)), frame)
+
+
+def test_gradients_reach_the_generator_through_the_discriminator():
+    g = VideoGenerator(GeneratorConfig(**SMALL_G))
+    d = VideoDiscriminator(DiscriminatorConfig(width=4))
+    ctx = context()
+    fake = g(ctx, 2)
+    logits = d(torch.cat([ctx, fake], 1), torch.tensor([[3, 4], [4, 3]]))
+    assert logits["image"].shape == (4,) and logits["video"].shape == (2,)
+    (logits["image"].mean() + logits["video"].mean()).backward()
+    assert all(p.grad is not None and p.grad.isfinite().all() for p in g.encoder.parameters())
+    assert all(p.grad is not None for p in d.parameters())
+
+
+def test_discriminator_options():
+    clip = context(2, 5, 3, 16, 16)
+    only_video = VideoDiscriminator(DiscriminatorConfig(channels=3, width=4, image=False))
+    assert set(only_video(clip)) == {"video"}
+    plain = VideoDiscriminator(DiscriminatorConfig(channels=3, width=4, spectral_norm=False))
+    normed = VideoDiscriminator(DiscriminatorConfig(channels=3, width=4, spectral_norm=True))
+    assert not any("parametrizations" in n for n, _ in plain.named_parameters())
+    assert any("parametrizations" in n for n, _ in normed.named_parameters())
+    assert plain(clip)["image"].shape == (10,)  # every frame when no indices are given
+    with pytest.raises(ValueError, match="at least one"):
+        VideoDiscriminator(DiscriminatorConfig(image=False, video=False))
+
+
+def test_bad_inputs_are_named():
+    g = VideoGenerator(GeneratorConfig(**SMALL_G))
+    with pytest.raises(ValueError, match="multiples of 8"):
+        g(context(h=12), 2)
+    with pytest.raises(ValueError, match=r"\(b, K, 1, h, w\)"):
+        g(context(c=3), 2)
+    with pytest.raises(ValueError, match="num_frames"):
+        g(context(), 0)
