@@ -10,6 +10,7 @@ Errors caused by input print as one line (`error: ...`) and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ def run_recipe(
     commands: dict[str, Command],
 ) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 talks; errors still reach stderr
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
     try:
         if argv and argv[0] in commands:
             name = argv.pop(0)

@@ -53,6 +53,7 @@ class TrainConfig:
     max_nonfinite: int = 10  # consecutive non-finite losses before on_nonfinite acts
     on_nonfinite: str = "reload"  # reload the last checkpoint once, then stop | stop
     channels_last: bool = False  # conv nets on CUDA
+    sync_batchnorm: bool = False  # SyncBatchNorm across ranks (CUDA, under torchrun)
     compile: bool = False  # torch.compile G and D
     deterministic: bool = False  # torch.use_deterministic_algorithms
 

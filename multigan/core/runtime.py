@@ -10,9 +10,11 @@ bookkeeping handles badly.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -35,7 +37,8 @@ class Runtime:
 
     @property
     def distributed(self) -> bool:
-        return self.world_size > 1
+        """True under torchrun (a process group exists), even with one process."""
+        return dist.is_available() and dist.is_initialized()
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -116,7 +119,17 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+def _destroy_process_group() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def launched_by_torchrun() -> bool:
+    return all(key in os.environ for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR"))
+
+
 def setup_runtime(device: str = "auto", precision: str = "auto", *, deterministic: bool = False) -> Runtime:
+    """Device, precision and (under torchrun) the process group: NCCL on CUDA, gloo on the CPU."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -129,8 +142,20 @@ def setup_runtime(device: str = "auto", precision: str = "auto", *, deterministi
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
-    if world_size > 1 and not dist.is_initialized():
+    if launched_by_torchrun() and not dist.is_initialized():
         backend = "nccl" if dev.type == "cuda" else "gloo"
-        kwargs = {"device_id": dev} if dev.type == "cuda" else {}
+        kwargs: dict = {"device_id": dev} if dev.type == "cuda" else {}
+        if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True":
+            # torchrun's agent keeps one store across restarts; without a per-attempt prefix a restarted
+            # gloo group finds the dead workers' addresses there and fails to connect.
+            attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+            store = dist.TCPStore(
+                os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world_size, is_master=False,
+                timeout=timedelta(minutes=10),
+            )  # fmt: skip
+            kwargs.update(
+                store=dist.PrefixStore(f"multigan/attempt_{attempt}", store), rank=rank, world_size=world_size
+            )
         dist.init_process_group(backend=backend, **kwargs)
+        atexit.register(_destroy_process_group)
     return Runtime(dev, resolve_precision(precision, dev), rank, world_size, local_rank)

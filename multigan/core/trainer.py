@@ -85,9 +85,12 @@ class Trainer:
         memory_format = torch.channels_last if tc.channels_last and self.rt.device.type == "cuda" else None
         self.G = G.to(self.rt.device, memory_format=memory_format) if memory_format else G.to(self.rt.device)
         self.D = D.to(self.rt.device, memory_format=memory_format) if memory_format else D.to(self.rt.device)
+        if tc.sync_batchnorm and self.rt.distributed and self.rt.device.type == "cuda":
+            self.G = nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
+            self.D = nn.SyncBatchNorm.convert_sync_batchnorm(self.D)
         self.rt.broadcast_module(self.G)
         self.rt.broadcast_module(self.D)
-        if self.rt.distributed:  # same initial weights everywhere, different noise per rank
+        if self.rt.world_size > 1:  # same initial weights everywhere, different noise per rank
             seed_everything(cfg.seed + 1_000_003 * self.rt.rank)
         self.ema = EMA(self.G, tc.ema_decay) if tc.ema_decay > 0 else None
         # The modules the losses call; compiled ones share parameters with G and D.
@@ -167,7 +170,7 @@ class Trainer:
         self.scaler_G.load_state_dict(state["scaler_G"])
         self.scaler_D.load_state_dict(state["scaler_D"])
         self.stream.load_state_dict(state["data"])
-        if self.rt.distributed:  # rank 0's RNG state was saved; keep the others distinct
+        if self.rt.world_size > 1:  # rank 0's RNG state was saved; keep the others distinct
             seed_everything(self.cfg.seed + 1_000_003 * self.rt.rank + self.step)
         else:
             set_rng_state(state["rng"])

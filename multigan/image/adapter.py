@@ -105,6 +105,8 @@ class ImageAdapter:
     def to_device(self, batch: tuple[torch.Tensor, torch.Tensor], device: torch.device) -> ImageBatch:
         images, labels = batch
         images = images.to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
+        if self.cfg.train.channels_last and device.type == "cuda":
+            images = images.contiguous(memory_format=torch.channels_last)
         return images, labels.to(device, non_blocking=True)
 
     def phases(self, G: nn.Module, D: nn.Module) -> list[Phase]:
