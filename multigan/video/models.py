@@ -37,6 +37,7 @@ class GeneratorConfig:
     z_clip: int = 8  # noise channels per clip
     z_frame: int = 4  # noise channels per predicted frame
     warp: bool = True  # composite of the warped previous frame and a synthesised image
+    motion_input: bool = True  # the encoder sees each frame and its difference from the one before
 
 
 @dataclass
@@ -136,7 +137,7 @@ class VideoGenerator(nn.Module):
     def __init__(self, cfg: GeneratorConfig | None = None):
         super().__init__()
         self.cfg = cfg = cfg or GeneratorConfig()
-        self.encoder = FrameEncoder(cfg.channels, cfg.width, cfg.hidden)
+        self.encoder = FrameEncoder(cfg.channels * (2 if cfg.motion_input else 1), cfg.width, cfg.hidden)
         self.gru = ConvGRUCell(cfg.hidden + cfg.z_clip + cfg.z_frame, cfg.hidden)
         self.decoder = FrameDecoder(cfg.channels, cfg.width, cfg.hidden, cfg.warp)
 
@@ -151,7 +152,7 @@ class VideoGenerator(nn.Module):
         if num_frames < 1:
             raise ValueError(f"num_frames must be >= 1, got {num_frames}")
         cfg = self.cfg
-        feats = self.encoder(rearrange(context, "b k c h w -> (b k) c h w"))
+        feats = self.encoder(rearrange(self._encoder_input(context), "b k c h w -> (b k) c h w"))
         feats = [rearrange(f, "(b k) c h w -> b k c h w", b=b) for f in feats]
         hh, ww = h // 8, w // 8
         noise = lambda *shape: torch.randn(*shape, generator=generator, device=context.device, dtype=context.dtype)
@@ -161,16 +162,25 @@ class VideoGenerator(nn.Module):
         for i in range(k):
             state = self.gru(torch.cat([feats[-1][:, i], z_clip, quiet], 1), state)
         skips = [f[:, -1] for f in feats]
-        previous = context[:, -1]
+        last = context[:, -1]
         frames = []
         for t in range(num_frames):
-            previous = self.decoder(state, skips, previous)
-            frames.append(previous)
-            if t + 1 < num_frames:
-                skips = self.encoder(previous)
+            frame = self.decoder(state, skips, last)
+            frames.append(frame)
+            if t + 1 < num_frames:  # encode the new frame (and its motion) and step the GRU
+                skips = self.encoder(self._encoder_input(torch.stack([last, frame], 1))[:, -1])
                 z_frame = noise(b, cfg.z_frame, hh, ww)
                 state = self.gru(torch.cat([skips[-1], z_clip, z_frame], 1), state)
+            last = frame
         return torch.stack(frames, dim=1)
+
+    def _encoder_input(self, frames: torch.Tensor) -> torch.Tensor:
+        """(b, t, c, h, w) -> the encoder's input: frames, plus their temporal differences (zero
+        for the first frame) when motion_input is on. Motion is then visible at full resolution."""
+        if not self.cfg.motion_input:
+            return frames
+        diff = torch.cat([torch.zeros_like(frames[:, :1]), frames[:, 1:] - frames[:, :-1]], 1)
+        return torch.cat([frames, diff], 2)
 
 
 def _maybe_sn(module: nn.Module, on: bool) -> nn.Module:
@@ -215,10 +225,11 @@ class ClipDiscriminator(nn.Module):
 
 
 class VideoDiscriminator(nn.Module):
-    """Both discriminators as one module, so the trainer sees one D (one optimizer, one DDP wrap).
+    """Both discriminators as one module, so the trainer sees one D (one optimizer, one state).
 
     forward(clip, frames) -> {"image": (b * n,), "video": (b,)} logits: the image D judges the
-    frames at indices `frames` (b, n) of each clip, the video D the whole clip.
+    frames at indices `frames` (b, n) of each clip (all frames when None), the video D the whole
+    clip. `head="image"` or `"video"` runs and returns only that one.
     """
 
     def __init__(self, cfg: DiscriminatorConfig | None = None):
@@ -229,13 +240,21 @@ class VideoDiscriminator(nn.Module):
         self.image = ImageDiscriminator(cfg) if cfg.image else None
         self.video = ClipDiscriminator(cfg) if cfg.video else None
 
-    def forward(self, clip: torch.Tensor, frames: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    @property
+    def heads(self) -> tuple[str, ...]:
+        return tuple(name for name in ("image", "video") if getattr(self, name) is not None)
+
+    def forward(
+        self, clip: torch.Tensor, frames: torch.Tensor | None = None, head: str | None = None
+    ) -> dict[str, torch.Tensor] | torch.Tensor:
+        if head is not None and head not in self.heads:
+            raise ValueError(f"no {head!r} discriminator here (have {', '.join(self.heads)})")
         out = {}
-        if self.image is not None:
+        if self.image is not None and head in (None, "image"):
             if frames is None:
                 frames = torch.arange(clip.shape[1], device=clip.device).expand(clip.shape[0], -1)
             picked = clip[torch.arange(clip.shape[0], device=clip.device)[:, None], frames]
             out["image"] = self.image(rearrange(picked, "b n c h w -> (b n) c h w"))
-        if self.video is not None:
+        if self.video is not None and head in (None, "video"):
             out["video"] = self.video(clip)
-        return out
+        return out[head] if head is not None else out

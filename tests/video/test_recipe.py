@@ -1,0 +1,117 @@
+"""The video recipe end to end, as a user runs it (tiny sizes: 16x16 moving digits, 3 -> 3 frames)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from multigan.core.checkpoint import checkpoint_dirs
+from multigan.io.video import probe, read_video, write_video
+from multigan.recipes import video as recipe
+
+TINY = Path(__file__).resolve().parents[2] / "recipes" / "tiny" / "video.yaml"
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert recipe.main(["--config", str(TINY), f"out_dir={out}"]) == 0
+    return out
+
+
+def test_train_writes_a_run_with_samples_and_a_baseline_comparison(tiny_run):
+    assert (tiny_run / "config.yaml").is_file() and (tiny_run / "metrics.jsonl").is_file()
+    assert [p.name for p in checkpoint_dirs(tiny_run / "checkpoints")] == ["step_00000002", "step_00000004"]
+    samples = tiny_run / "samples" / "step_00000004"
+    clip = probe(samples / "clip_00.mp4")
+    assert (clip.frames, clip.height, clip.width) == (6, 16, 16)  # 3 seed + 3 generated frames
+    assert (samples / "side_by_side.gif").is_file()
+    side = probe(samples / "side_by_side.mp4")
+    assert side.frames == 6 and side.width == 2 * 16 + 2 and side.height == 2 * 16 + 2  # 2 clips, truth | generated
+    report = json.loads((tiny_run / "evaluation.json").read_text())
+    assert report["context"] == 3 and report["predict"] == 3
+    assert set(report["model"]) == {"frame_mse", "mse", "mae", "psnr", "ssim"}
+    assert len(report["copy_last"]["ssim"]["per_step"]) == 3
+
+
+def test_training_again_resumes(tiny_run, capsys):
+    assert recipe.main(["--config", str(TINY), f"out_dir={tiny_run}", "train.steps=5"]) == 0
+    assert "Resumed from" in capsys.readouterr().out
+    assert checkpoint_dirs(tiny_run / "checkpoints")[-1].name == "step_00000005"
+
+
+def test_generate_from_seed_frames_of_another_size(tiny_run, tmp_path):
+    seeds = []
+    for i in range(4):  # one more than the model's 3: the last 3 are used
+        path = tmp_path / f"seed{i}.png"
+        Image.fromarray((np.random.default_rng(i).random((30, 40, 3)) * 255).astype(np.uint8)).save(path)
+        seeds.append(str(path))
+    out = tmp_path / "continued.mp4"
+    args = ["generate", "--run", str(tiny_run), "--seed-frames", *seeds, "--num-frames", "7", "--out", str(out)]
+    assert recipe.main(args) == 0
+    frames = read_video(out)
+    assert frames.shape == (3 + 7, 16, 16, 3)
+
+
+def test_generate_from_a_seed_video_with_several_samples(tiny_run, tmp_path):
+    video = tmp_path / "seed.webm"
+    rng = np.random.default_rng(0)
+    write_video(video, (rng.random((5, 20, 28, 3)) * 255).astype(np.uint8))
+    out = tmp_path / "more.gif"
+    args = ["generate", "--run", str(tiny_run), "--seed-video", str(video), "--num-frames", "12", "--samples", "2"]
+    assert recipe.main([*args, "--out", str(out)]) == 0
+    a, b = read_video(tmp_path / "more_0.gif"), read_video(tmp_path / "more_1.gif")
+    assert a.shape == b.shape == (3 + 12, 16, 16, 3)  # longer than the 3 frames it was trained on
+    assert torch.equal(a[:3], b[:3])  # the same seed frames
+
+
+def test_generate_errors_are_one_line(tiny_run, tmp_path, capsys):
+    seed = tmp_path / "one.png"
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(seed)
+    assert recipe.main(["generate", "--run", str(tiny_run), "--seed-frames", str(seed), str(seed)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: the model needs 3 seed frames (data.context), got 2"
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    assert recipe.main(["generate", "--run", str(tiny_run), "--seed-video", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot decode video") and "bad.mp4" in err and "\n" not in err
+    assert recipe.main(["generate", "--run", str(tmp_path), "--seed-video", str(bad)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+
+
+def test_evaluate_with_best_of_n(tiny_run, capsys):
+    run = ["evaluate", "--run", str(tiny_run), "--context", "3", "--predict", "5"]
+    assert recipe.main([*run, "--samples", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "3 -> 5 frames on 3 held-out clips, best of 3 samples" in out and "copy-last" in out
+    report = json.loads((tiny_run / "evaluation.json").read_text())
+    assert len(report["model"]["ssim"]["per_step"]) == 5 and report["samples"] == 3
+    with pytest.warns(UserWarning, match="shorter than one clip"):
+        assert recipe.main(["evaluate", "--run", str(tiny_run)]) == 2  # 10 -> 10 needs 20-frame videos
+    err = capsys.readouterr().err.strip()
+    assert "no clips of 20 frames" in err and err.endswith("with --context and --predict") and "\n" not in err
+
+
+def test_user_video_folder_with_a_bad_file(tmp_path, capsys):
+    folder = tmp_path / "videos"
+    rng = np.random.default_rng(1)
+    for i in range(2):
+        write_video(folder / f"v{i}.mp4", (rng.random((8, 24, 24, 3)) * 255).astype(np.uint8))
+    (folder / "broken.webm").write_bytes(b"\x1a\x45\xdf\xa3 broken")
+    out = tmp_path / "run"
+    with pytest.warns(UserWarning, match="broken.webm"):
+        code = recipe.main(["--config", str(TINY), f"out_dir={out}", f"data.path={folder}", "train.steps=2"])
+    assert code == 0
+    assert "1 video file(s) could not be decoded and were skipped" in capsys.readouterr().out
+    assert (out / "samples" / "step_00000002" / "clip_00.mp4").is_file()
+
+
+def test_bad_keys_are_one_line(tmp_path, capsys):
+    assert recipe.main([f"out_dir={tmp_path}", "data.sise=3"]) == 2
+    assert capsys.readouterr().err.strip() == "error: unknown config key 'data.sise'"
+    assert recipe.main([f"out_dir={tmp_path}", "data.size=20"]) == 2
+    assert "data.size: must be a positive multiple of 8" in capsys.readouterr().err
