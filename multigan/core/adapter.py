@@ -52,7 +52,12 @@ class Phase:
 
 
 class Adapter(Protocol[BatchT]):
-    """What a modality provides. See multigan/image/adapter.py for a complete example."""
+    """What a modality provides. See multigan/image/adapter.py for a complete example.
+
+    Optional: `extra_modules() -> dict[str, nn.Module]`, networks besides G and D that the trainer
+    moves to the device and checkpoints with them but never optimizes (e.g. SeqGAN's lagged rollout
+    policy in multigan/text/adapter.py). Called once, after `build_models`.
+    """
 
     def build_models(self) -> tuple[nn.Module, nn.Module]:
         """(G, D) on the CPU; the trainer moves them."""

@@ -93,6 +93,12 @@ class Trainer:
         if self.rt.world_size > 1:  # same initial weights everywhere, different noise per rank
             seed_everything(cfg.seed + 1_000_003 * self.rt.rank)
         self.ema = EMA(self.G, tc.ema_decay) if tc.ema_decay > 0 else None
+        # Networks an adapter keeps besides G and D (e.g. SeqGAN's lagged rollout policy): moved and
+        # checkpointed with them, never optimized by the trainer.
+        extra = getattr(adapter, "extra_modules", None)
+        self.extra: dict[str, nn.Module] = {k: m.to(self.rt.device) for k, m in (extra() if extra else {}).items()}
+        if set(self.extra) & {"G", "D", "G_ema"}:
+            raise MultiganError(f"extra_modules may not be named G, D or G_ema: {sorted(self.extra)}")
         # The modules the losses call; compiled ones share parameters with G and D.
         self.G_run = torch.compile(self.G) if tc.compile else self.G
         self.D_run = torch.compile(self.D) if tc.compile else self.D
@@ -132,6 +138,7 @@ class Trainer:
         mods = {"G": self.G, "D": self.D}
         if self.ema is not None:
             mods["G_ema"] = self.ema.model
+        mods.update(self.extra)
         return mods
 
     def state_dict(self) -> dict[str, Any]:
