@@ -1,0 +1,461 @@
+"""The text adapter: SeqGAN (Yu et al., AAAI 2017) as phases of the core trainer.
+
+Phases, in order (each "epoch" is one pass over the real training rows, ceil(N / batch) updates):
+
+1. `mle`: maximum-likelihood pre-training of G, `seqgan.mle_epochs` epochs.
+2. `d_pretrain`: D against fresh samples of G, `seqgan.d_pretrain_rounds` x `seqgan.d_pretrain_epochs`
+   epochs.
+3. `adversarial`: `train.steps` steps; each is `seqgan.d_steps` x `seqgan.d_epochs` epochs of D
+   updates, then `seqgan.g_steps` policy-gradient updates of G whose rewards are Monte Carlo
+   rollouts scored by D (multigan.text.rollout), then the lagged rollout policy's update.
+
+Where this differs from the original code (LantaoYu/SeqGAN): every D update draws its own fresh
+batch of G's samples, where the original draws a set of 10,000 per round / d-step and reuses it
+for its epochs (the number of real and generated sequences D sees is the same); the D/G order
+within an adversarial step is D first (the core's cadence), and one Adam optimizer per network
+serves all phases.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from multigan.core.adapter import LossOutput, Phase
+from multigan.core.config import LossConfig, RunConfig, TrainConfig, check_choice, check_positive
+from multigan.core.errors import ConfigError
+from multigan.core.losses import discriminator_loss
+from multigan.text import data as textdata
+from multigan.text.discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, CNNDiscriminator
+from multigan.text.generators import (
+    SAMPLERS,
+    HFGenerator,
+    LSTMGenerator,
+    SamplingConfig,
+    TextGenerator,
+    TransformerSize,
+    mle_loss,
+)
+from multigan.text.oracle import build_oracle, generator_samples, nll_oracle, oracle_sequences
+from multigan.text.rollout import lag_update, mc_rewards, policy_gradient_loss
+from multigan.text.tokenizer import KINDS, TextTokenizer
+
+ORACLE = "oracle"
+
+
+@dataclass
+class TextDataConfig:
+    path: str = ""  # "": the Python reference (embedded); "oracle": the synthetic benchmark; a file or folder
+    unit: str = "sentence"  # sentence | line: what one example is
+    seq_len: int = 32  # tokens per row (the oracle benchmark: 20)
+    heldout: float = 0.1  # fraction of the examples held out for evaluation
+    max_examples: int = 0  # keep only the first N examples (quick runs); 0: all
+    oracle_seed: int = 0  # the oracle LSTM and its training sequences
+    oracle_vocab: int = 5000
+    oracle_sequences: int = 10_000
+
+    def __post_init__(self) -> None:
+        check_choice("data.unit", self.unit, ("sentence", "line"))
+        check_positive("data.seq_len", self.seq_len)
+        if not 0 <= self.heldout < 1:
+            raise ConfigError(f"data.heldout: must be in [0, 1), got {self.heldout}")
+        check_positive("data.max_examples", self.max_examples, allow_zero=True)
+        check_positive("data.oracle_vocab", self.oracle_vocab)
+        check_positive("data.oracle_sequences", self.oracle_sequences)
+
+
+@dataclass
+class TokenizerConfig:
+    kind: str = "bpe"  # bpe (byte-level) | char
+    vocab_size: int = 2000
+
+    def __post_init__(self) -> None:
+        check_choice("tokenizer.kind", self.kind, KINDS)
+        if self.vocab_size < 8:
+            raise ConfigError(f"tokenizer.vocab_size: must be >= 8, got {self.vocab_size}")
+
+
+@dataclass
+class TextModelConfig:
+    generator: str = "transformer"  # transformer (GPT-2 style, or model.pretrained) | lstm (the paper's)
+    pretrained: str = ""  # a local transformers model directory (its own tokenizer is used)
+    # lstm
+    embed_dim: int = 32
+    hidden_dim: int = 32
+    init_std: float = 0.1
+    # transformer built from a config
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 128
+    n_positions: int = 256
+    dropout: float = 0.0
+    # discriminator (the paper's CNN)
+    d_embed_dim: int = 64
+    d_filter_sizes: list[int] = field(default_factory=lambda: list(PAPER_FILTER_SIZES))
+    d_num_filters: list[int] = field(default_factory=lambda: list(PAPER_NUM_FILTERS))
+    d_dropout: float = 0.25
+    d_l2: float = 0.2  # weight of the L2 term on D's output layer (the original code's 0.2); 0 disables
+
+    def __post_init__(self) -> None:
+        check_choice("model.generator", self.generator, ("transformer", "lstm"))
+        if len(self.d_filter_sizes) != len(self.d_num_filters):
+            raise ConfigError("model.d_filter_sizes and model.d_num_filters must have the same length")
+        if self.pretrained and self.generator != "transformer":
+            raise ConfigError("model.pretrained needs model.generator=transformer")
+
+
+@dataclass
+class SeqGANConfig:
+    mle_epochs: int = 120
+    d_pretrain_rounds: int = 50
+    d_pretrain_epochs: int = 3
+    g_steps: int = 1  # policy-gradient updates per adversarial step
+    d_steps: int = 5  # per adversarial step ...
+    d_epochs: int = 3  # ... times epochs of D updates each
+    d_batches_per_epoch: int = 0  # 0: one pass over the real rows; >0 caps an "epoch" (quick runs)
+    rollouts: int = 16
+    rollout_policy: str = "lagged"  # lagged (the original code: 0.8 update) | G (the paper's text)
+    lag_rate: float = 0.8
+    baseline: bool = False  # subtract the mean reward of each position over the batch
+    sampler: str = "icdf"  # icdf | gumbel | multinomial
+    adv_lr_g: float = 0.0  # G's learning rate in the adversarial phase; 0: train.lr_g
+    eval_every: int = 0  # oracle runs: NLL-oracle every this many adversarial steps (0: phase ends only)
+    eval_samples: int = 10_000  # samples per NLL-oracle during training
+
+    def __post_init__(self) -> None:
+        for key in ("mle_epochs", "d_pretrain_rounds", "d_pretrain_epochs", "g_steps", "d_steps", "d_epochs"):
+            check_positive(f"seqgan.{key}", getattr(self, key), allow_zero=True)
+        check_positive("seqgan.d_batches_per_epoch", self.d_batches_per_epoch, allow_zero=True)
+        check_positive("seqgan.rollouts", self.rollouts)
+        check_choice("seqgan.rollout_policy", self.rollout_policy, ("lagged", "G"))
+        if not 0 <= self.lag_rate < 1:
+            raise ConfigError(f"seqgan.lag_rate: must be in [0, 1), got {self.lag_rate}")
+        check_choice("seqgan.sampler", self.sampler, SAMPLERS)
+        check_positive("seqgan.adv_lr_g", self.adv_lr_g, allow_zero=True)
+        check_positive("seqgan.eval_every", self.eval_every, allow_zero=True)
+        check_positive("seqgan.eval_samples", self.eval_samples)
+        if self.g_steps + self.d_steps == 0:
+            raise ConfigError("seqgan.g_steps and seqgan.d_steps cannot both be 0")
+
+
+@dataclass
+class TextConfig(RunConfig):
+    out_dir: str = "runs/text"
+    data: TextDataConfig = field(default_factory=TextDataConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    model: TextModelConfig = field(default_factory=TextModelConfig)
+    seqgan: SeqGANConfig = field(
+        default_factory=lambda: SeqGANConfig(
+            mle_epochs=12,
+            d_pretrain_rounds=1,
+            d_pretrain_epochs=1,
+            d_steps=1,
+            d_epochs=1,
+            d_batches_per_epoch=8,
+            rollouts=4,
+        )
+    )
+    # train.steps: adversarial steps; train.n_critic is unused (seqgan.d_steps and d_epochs set D's share)
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(
+            steps=8,
+            batch_size=32,
+            lr_g=1e-3,
+            lr_d=1e-4,
+            beta1=0.9,
+            grad_clip=5.0,
+            ema_decay=0.0,
+            log_every=10,
+            checkpoint_every=200,
+            num_samples=16,
+        )
+    )
+    loss: LossConfig = field(default_factory=LossConfig)
+
+
+class Rows(Dataset):
+    def __init__(self, rows: torch.Tensor) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return self.rows.shape[0]
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return self.rows[i]
+
+
+class LaggedPolicy(nn.Module):
+    """The rollout network of the original code: a copy of G taken when adversarial training starts,
+    then moved towards G by (1 - lag_rate) after every adversarial step. Checkpointed with the run."""
+
+    def __init__(self, G: TextGenerator) -> None:
+        super().__init__()
+        self.policy = copy.deepcopy(G).requires_grad_(False)
+        self.register_buffer("started", torch.zeros(1))
+
+    @torch.no_grad()
+    def follow(self, G: TextGenerator, rate: float) -> TextGenerator:
+        if not bool(self.started.item()):
+            for p_lag, p in zip(self.policy.parameters(), G.parameters()):
+                p_lag.copy_(p.detach())
+            self.started.fill_(1.0)
+        else:
+            lag_update(self.policy, G, rate)
+        return self.policy
+
+
+class TextAdapter:
+    """`load_data=False` (generation from a finished run) reads only the run's tokenizer, no corpus."""
+
+    def __init__(self, cfg: TextConfig, *, run_dir: Path | None = None, load_data: bool = True) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(run_dir or cfg.out_dir)
+        lc = cfg.loss
+        if lc.kind == "wgan-gp" or lc.r1_gamma > 0:
+            raise ConfigError("loss: tokens are discrete, so wgan-gp and R1 do not apply to text")
+        d = cfg.data
+        self.oracle: LSTMGenerator | None = None
+        self.tokenizer: TextTokenizer | None = None
+        self.skipped: list[str] = []
+        self.heldout_texts: list[str] = []
+        self.rows = self.heldout_rows = torch.zeros(0, d.seq_len, dtype=torch.long)
+        if d.path == ORACLE:
+            if cfg.model.generator != "lstm":
+                raise ConfigError("data.path=oracle needs model.generator=lstm")
+            self.oracle = build_oracle(d.oracle_seed, d.oracle_vocab)
+            if load_data:
+                self.rows = oracle_sequences(self.oracle, d.oracle_sequences, d.seq_len, seed=d.oracle_seed + 1)
+                n_test = max(1, round(d.oracle_sequences * d.heldout))
+                self.heldout_rows = oracle_sequences(self.oracle, n_test, d.seq_len, seed=d.oracle_seed + 2)
+            self.vocab_size, self.bos_id, self.eos_id, self.pad_id = d.oracle_vocab, None, None, 0
+        elif load_data:
+            self._load_text()
+        else:
+            self._set_tokenizer(self._saved_tokenizer())
+        self.batches_per_epoch = max(1, math.ceil(self.rows.shape[0] / cfg.train.batch_size))
+        self.lagged: LaggedPolicy | None = None
+        self.phase_end_hooks: list[Callable[[str, TextGenerator], None]] = []
+
+    # -- data
+    def _load_text(self) -> None:
+        cfg, d = self.cfg, self.cfg.data
+        if d.path:
+            corpus = textdata.read_corpus(d.path)
+            self.skipped = corpus.skipped
+            examples = [e for text in corpus.texts for e in textdata.split_examples(text, d.unit)]
+        else:
+            examples = textdata.default_corpus()
+        if d.max_examples:
+            examples = examples[: d.max_examples]
+        if len(examples) < 2:
+            raise ConfigError(f"data.path: found {len(examples)} example(s); need at least 2")
+        train, self.heldout_texts = textdata.heldout_split(examples, d.heldout, self.cfg.seed)
+        tok = self._saved_tokenizer(required=False) or TextTokenizer.train(
+            train, kind=cfg.tokenizer.kind, vocab_size=cfg.tokenizer.vocab_size
+        )
+        self._set_tokenizer(tok)
+        self.rows = textdata.encode_rows(train, tok.encode, d.seq_len, tok.eos_id)
+        if self.heldout_texts:
+            self.heldout_rows = textdata.encode_rows(self.heldout_texts, tok.encode, d.seq_len, tok.eos_id)
+
+    def _saved_tokenizer(self, required: bool = True) -> TextTokenizer | None:
+        """A pretrained model's own tokenizer, or the run's (resuming, generating); else None."""
+        if self.cfg.model.pretrained:
+            return TextTokenizer.load(Path(self.cfg.model.pretrained))
+        tok_dir = self.run_dir / "tokenizer"
+        if tok_dir.is_dir() or required:
+            return TextTokenizer.load(tok_dir)
+        return None
+
+    def _set_tokenizer(self, tok: TextTokenizer) -> None:
+        self.tokenizer = tok
+        self.vocab_size, self.bos_id, self.eos_id, self.pad_id = tok.vocab_size, tok.bos_id, tok.eos_id, tok.eos_id
+
+    def save_tokenizer(self) -> None:
+        if self.tokenizer is not None:
+            self.tokenizer.save(self.run_dir / "tokenizer")
+
+    # -- models and data
+    def build_generator(self) -> TextGenerator:
+        m = self.cfg.model
+        if m.generator == "lstm":
+            return LSTMGenerator(
+                self.vocab_size, m.embed_dim, m.hidden_dim, bos_id=self.bos_id, eos_id=self.eos_id, init_std=m.init_std
+            )
+        if m.pretrained:
+            G = HFGenerator.from_pretrained(m.pretrained, bos_id=self.bos_id, eos_id=self.eos_id)
+        else:
+            size = TransformerSize(m.n_layer, m.n_head, m.n_embd, m.n_positions, m.dropout)
+            G = HFGenerator.from_config(
+                self.vocab_size, size, bos_id=self.bos_id, eos_id=self.eos_id, pad_id=self.pad_id
+            )
+        positions = getattr(G.model.config, "n_positions", None) or getattr(
+            G.model.config, "max_position_embeddings", 0
+        )
+        if positions and positions < self.cfg.data.seq_len + 1:
+            raise ConfigError(f"data.seq_len: {self.cfg.data.seq_len} + BOS exceeds the model's {positions} positions")
+        return G
+
+    def build_models(self) -> tuple[nn.Module, nn.Module]:
+        m = self.cfg.model
+        G = self.build_generator()
+        D = CNNDiscriminator(
+            max(self.vocab_size, G.vocab_size),
+            self.cfg.data.seq_len,
+            embed_dim=m.d_embed_dim,
+            filter_sizes=tuple(m.d_filter_sizes),
+            num_filters=tuple(m.d_num_filters),
+            dropout=m.d_dropout,
+            pad_id=self.pad_id,
+        )
+        if self.cfg.seqgan.rollout_policy == "lagged":
+            self.lagged = LaggedPolicy(G)
+        return G, D
+
+    def extra_modules(self) -> dict[str, nn.Module]:
+        """Checkpointed with G and D: the lagged rollout policy."""
+        return {"rollout_policy": self.lagged} if self.lagged is not None else {}
+
+    def dataset(self) -> Rows:
+        return Rows(self.rows)
+
+    def collate(self, items: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack(items)
+
+    def to_device(self, batch: torch.Tensor, device: torch.device) -> torch.Tensor:
+        return batch.to(device, non_blocking=True)
+
+    def phases(self, G: nn.Module, D: nn.Module) -> list[Phase]:
+        s, epoch = self.cfg.seqgan, self.batches_per_epoch
+        d_epoch = min(epoch, s.d_batches_per_epoch) if s.d_batches_per_epoch else epoch
+        phases = [
+            Phase("mle", s.mle_epochs * epoch, g_loss=self.mle_loss),
+            Phase("d_pretrain", s.d_pretrain_rounds * s.d_pretrain_epochs * d_epoch, d_loss=self.discriminator_loss),
+            Phase(
+                "adversarial",
+                self.cfg.train.steps,
+                d_loss=self.discriminator_loss if s.d_steps * s.d_epochs else None,
+                g_loss=self.generator_loss if s.g_steps else None,
+                d_steps=max(1, s.d_steps * s.d_epochs * d_epoch),
+                g_steps=max(1, s.g_steps),
+                lr_g=s.adv_lr_g or None,
+            ),
+        ]
+        for phase in phases:
+            phase.on_step_end = self._step_end_hook(phase, G)
+        return phases
+
+    def _step_end_hook(self, phase: Phase, G: nn.Module) -> Callable[[int], None]:
+        s = self.cfg.seqgan
+
+        def hook(local_step: int) -> None:
+            if phase.name == "adversarial" and self.lagged is not None:
+                self.lagged.follow(G, s.lag_rate)
+            last = local_step == phase.steps - 1
+            periodic = phase.name == "adversarial" and s.eval_every and (local_step + 1) % s.eval_every == 0
+            if last:
+                for fn in self.phase_end_hooks:
+                    fn(phase.name, G)
+            if self.oracle is not None and (last or periodic):
+                self.log_oracle(G, phase.name, local_step + 1)
+
+        return hook
+
+    # -- losses
+    def _fake(self, G: TextGenerator, n: int) -> torch.Tensor:
+        sampling = SamplingConfig(sampler=self.cfg.seqgan.sampler)
+        return G.sample(n, self.cfg.data.seq_len, sampling=sampling)
+
+    def mle_loss(self, G: TextGenerator, D: nn.Module, batch: torch.Tensor) -> LossOutput:
+        loss = mle_loss(G, batch)
+        return LossOutput(loss, {"mle_nll": loss.detach()})
+
+    def discriminator_loss(
+        self, G: TextGenerator, D: nn.Module, batch: torch.Tensor, *, regularize: bool
+    ) -> LossOutput:
+        fake = self._fake(G, batch.shape[0])
+        real_logits, fake_logits = D(batch), D(fake)
+        loss = discriminator_loss(self.cfg.loss.kind, real_logits, fake_logits)
+        logs = {
+            "d_loss": loss.detach(),
+            "d_real": torch.sigmoid(real_logits.detach()).mean(),
+            "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+        }
+        if self.cfg.model.d_l2 > 0:
+            loss = loss + self.cfg.model.d_l2 * D.l2_penalty()
+        return LossOutput(loss, logs)
+
+    def generator_loss(self, G: TextGenerator, D: nn.Module, batch: torch.Tensor) -> LossOutput:
+        """SeqGAN's generator step: sample, reward every token by rollouts scored by D, policy gradient."""
+        s = self.cfg.seqgan
+        samples = self._fake(G, batch.shape[0])
+        policy = G
+        if self.lagged is not None:
+            if not bool(self.lagged.started.item()):
+                self.lagged.follow(G, s.lag_rate)  # first adversarial step: the copy starts as G
+            policy = self.lagged.policy
+        was_training = D.training
+        D.eval()  # no dropout while scoring rollouts (as the original code)
+        try:
+            rewards = mc_rewards(
+                policy,
+                samples,
+                lambda x: torch.sigmoid(D(x).float()),
+                s.rollouts,
+                sampling=SamplingConfig(sampler=s.sampler),
+            )
+        finally:
+            D.train(was_training)
+        loss, logs = policy_gradient_loss(G, samples, rewards, baseline=s.baseline)
+        return LossOutput(loss, {"pg_loss": loss.detach(), **logs})
+
+    # -- sampling
+    @torch.no_grad()
+    def sample(self, G: nn.Module, n: int, *, seed: int, condition: Any = None) -> torch.Tensor:
+        """n rows of `data.seq_len` tokens; `condition` is an optional prompt (token ids)."""
+        device = next(G.parameters()).device
+        rng = torch.Generator(device).manual_seed(seed)
+        prompt = None if condition is None else torch.as_tensor(condition, dtype=torch.long)
+        sampling = SamplingConfig(sampler=self.cfg.seqgan.sampler)
+        return G.sample(n, self.cfg.data.seq_len, rng=rng, sampling=sampling, prompt=prompt).cpu()
+
+    def decode(self, rows: torch.Tensor) -> list[str]:
+        if self.tokenizer is None:
+            return [" ".join(str(t) for t in row.tolist()) for row in rows]
+        return [self.tokenizer.decode(row.tolist()) for row in rows]
+
+    def write_samples(self, samples: torch.Tensor, out_dir: Path, step: int) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / f"step_{step:08d}.txt").write_text("\n".join(self.decode(samples)) + "\n", encoding="utf-8")
+
+    # -- the oracle benchmark
+    @torch.no_grad()
+    def nll_oracle(self, G: TextGenerator, n: int, *, seed: int = 0) -> float:
+        if self.oracle is None:
+            raise ConfigError("NLL-oracle needs an oracle run (data.path=oracle)")
+        was_training = G.training
+        G.eval()
+        try:
+            samples = generator_samples(G, n, self.cfg.data.seq_len, seed=seed)
+        finally:
+            G.train(was_training)
+        return nll_oracle(self.oracle, samples)
+
+    def log_oracle(self, G: TextGenerator, phase: str, phase_step: int) -> None:
+        if int(os.environ.get("RANK", "0")) != 0:
+            return
+        n = self.cfg.seqgan.eval_samples
+        record = {"phase": phase, "phase_step": phase_step, "nll_oracle": self.nll_oracle(G, n), "samples": n}
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.run_dir / "oracle.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")

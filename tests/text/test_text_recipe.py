@@ -1,0 +1,132 @@
+"""The text recipe end to end, as a user runs it (tiny sizes)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from multigan.core.checkpoint import checkpoint_dirs
+from multigan.recipes import text as recipe
+from multigan.text.tokenizer import TextTokenizer
+
+TINY = Path(__file__).resolve().parents[2] / "recipes" / "tiny" / "text.yaml"
+ORACLE = [
+    "data.path=oracle",
+    "data.oracle_vocab=30",
+    "data.oracle_sequences=64",
+    "data.seq_len=8",
+    "model.generator=lstm",
+    "seqgan.eval_samples=50",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert recipe.main(["--config", str(TINY), f"out_dir={out}"]) == 0
+    return out
+
+
+def test_train_writes_a_run_with_every_phase(tiny_run):
+    assert (tiny_run / "config.yaml").is_file() and (tiny_run / "tokenizer" / "tokenizer.json").is_file()
+    records = [json.loads(line) for line in (tiny_run / "metrics.jsonl").read_text().splitlines()]
+    phases = [r["phase"] for r in records]
+    assert phases[0] == "mle" and "d_pretrain" in phases and phases[-1] == "adversarial"
+    assert {"pg_loss", "reward", "d_loss"} <= set(records[-1])
+    last = checkpoint_dirs(tiny_run / "checkpoints")[-1]
+    assert (last / "rollout_policy.safetensors").is_file()  # the lagged policy is checkpointed
+    assert (tiny_run / "samples" / f"{last.name}.txt").read_text(encoding="utf-8").count("\n") == 4
+
+
+def test_training_again_resumes(tiny_run, capsys):
+    steps = int(checkpoint_dirs(tiny_run / "checkpoints")[-1].name.split("_")[1])
+    assert recipe.main(["--config", str(TINY), f"out_dir={tiny_run}", "train.steps=3"]) == 0
+    assert "Resumed from" in capsys.readouterr().out
+    assert checkpoint_dirs(tiny_run / "checkpoints")[-1].name == f"step_{steps + 1:08d}"
+
+
+def test_generate_prints_prompt_and_continuation(tiny_run, capsys):
+    args = ["generate", "--run", str(tiny_run), "--prompt", "The value 春", "--max-new-tokens", "4"]
+    assert recipe.main([*args, "--num-samples", "3", "--top-k", "5", "--temperature", "0.8", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    samples = [line for line in out.splitlines() if not line.startswith("--- sample")]
+    assert out.count("--- sample") == 3 and all(s.startswith("The value 春") for s in samples)
+    assert recipe.main([*args, "--seed", "1", "--temperature", "0"]) == 0
+    first = capsys.readouterr().out
+    assert recipe.main([*args, "--seed", "2", "--temperature", "0"]) == 0
+    assert capsys.readouterr().out == first  # greedy does not depend on the seed
+
+
+def test_generate_errors_are_one_line(tiny_run, capsys):
+    assert recipe.main(["generate", "--run", str(tiny_run), "--top-p", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: top_p") and "\n" not in err
+    assert recipe.main(["generate", "--run", str(tiny_run), "--max-new-tokens", "1000"]) == 2
+    assert "positions" in capsys.readouterr().err
+    assert recipe.main(["generate", "--run", str(tiny_run / "nope")]) == 2
+
+
+def test_transformers_directory_loads_and_runs_in_a_pipeline(tiny_run):
+    from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
+
+    hf = tiny_run / "hf"
+    model = AutoModelForCausalLM.from_pretrained(hf)
+    tok = AutoTokenizer.from_pretrained(hf)
+    ids = tok("The value", return_tensors="pt")["input_ids"]
+    assert ids[0, 0].item() == tok.bos_token_id == model.config.bos_token_id
+    # the exported model is the trained generator: the same next-token logits
+    _, adapter, G = recipe._load(str(tiny_run), "cpu", load_data=False)
+    with torch.no_grad():
+        assert torch.allclose(model(ids).logits[:, -1], G.prefix(ids[:, 1:])[0], atol=1e-5)
+    out = pipeline("text-generation", model=model, tokenizer=tok)("The value", max_new_tokens=3, do_sample=False)
+    assert out[0]["generated_text"].startswith("The value")
+
+
+def test_evaluate_reports_every_metric_with_its_count(tiny_run, capsys):
+    assert recipe.main(["evaluate", "--run", str(tiny_run), "--num-samples", "12", "--unit", "word"]) == 0
+    out = capsys.readouterr().out
+    for name in ("nll_heldout", "bleu2", "bleu5", "self_bleu2", "self_bleu5", "distinct1", "distinct4"):
+        assert f"{name}=" in out
+    assert "samples=12" in out
+    report = json.loads((tiny_run / "evaluation.json").read_text())
+    assert report["unit"] == "word" and report["self_bleu3"]["samples"] == 12
+
+
+def test_oracle_run_trains_generates_and_evaluates(tmp_path, capsys):
+    out = tmp_path / "oracle"
+    assert recipe.main(["--config", str(TINY), f"out_dir={out}", *ORACLE]) == 0
+    phases = [json.loads(line)["phase"] for line in (out / "oracle.jsonl").read_text().splitlines()]
+    assert phases == ["mle", "d_pretrain", "adversarial"]  # NLL-oracle at the end of each phase
+    assert not (out / "hf").exists()
+    capsys.readouterr()
+    assert recipe.main(["generate", "--run", str(out), "--prompt", "3 4", "--max-new-tokens", "5"]) == 0
+    tokens = capsys.readouterr().out.split()
+    assert tokens[:2] == ["3", "4"] and len(tokens) == 7
+    assert recipe.main(["evaluate", "--run", str(out), "--num-samples", "10", "--oracle-samples", "40"]) == 0
+    report = capsys.readouterr().out
+    assert "nll_oracle=" in report and "(samples=40)" in report and "nll_test=" in report
+    assert recipe.main(["generate", "--run", str(out), "--prompt", "hello"]) == 2
+
+
+def test_user_text_folder_in_chinese_with_a_bad_file(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    poem = "床前明月光，疑是地上霜。举头望明月，低头思故乡。\n" * 4
+    (data / "poem.txt").write_text(poem, encoding="utf-8")
+    (data / "bad.txt").write_bytes(b"\xff\xfe\x00\x81 broken")
+    out = tmp_path / "run"
+    with pytest.warns(UserWarning, match="bad.txt"):
+        code = recipe.main(["--config", str(TINY), f"out_dir={out}", f"data.path={data}", "tokenizer.kind=char"])
+    assert code == 0
+    tok = TextTokenizer.load(out / "tokenizer")
+    assert tok.decode(tok.encode("举头望明月")) == "举头望明月"
+
+
+def test_bad_config_is_one_line(tmp_path, capsys):
+    assert recipe.main([f"out_dir={tmp_path}", "seqgan.rollout_policy=old"]) == 2
+    assert capsys.readouterr().err.strip() == "error: seqgan.rollout_policy: 'old' is not one of lagged, G"
+    assert recipe.main([f"out_dir={tmp_path}", "data.path=oracle"]) == 2
+    assert "model.generator=lstm" in capsys.readouterr().err
+    assert recipe.main([f"out_dir={tmp_path}", "seqgan.rolouts=3"]) == 2
+    assert capsys.readouterr().err.strip() == "error: unknown config key 'seqgan.rolouts'"
