@@ -111,8 +111,10 @@ class Trainer:
         fp16 = self.rt.precision == "fp16"
         self.scaler_G = torch.amp.GradScaler(self.rt.device.type, enabled=fp16)
         self.scaler_D = torch.amp.GradScaler(self.rt.device.type, enabled=fp16)
+        with self.rt.main_process_first():  # rank 0 builds any on-disk data cache before the others read it
+            dataset = adapter.dataset()
         self.stream = BatchStream(
-            adapter.dataset(),
+            dataset,
             tc.batch_size,
             adapter.collate,
             seed=cfg.seed,
@@ -332,7 +334,7 @@ class Trainer:
         logger = MetricLogger(self.run_dir, enabled=self.rt.is_main)
         previous_handlers = self._install_signal_handlers()
         sums: dict[str, Any] = {}
-        count = 0
+        counts: dict[str, int] = {}
         last_saved = self.step if resumed else -1
         interrupted = False
         bar = tqdm(
@@ -357,12 +359,13 @@ class Trainer:
                 self._handle_nonfinite(finite)
                 for k, v in logs.items():
                     sums[k] = sums[k] + v if k in sums else v
-                count += 1
-                if self.step % tc.log_every == 0 or self.step == self.total_steps:
-                    means = {k: v / count for k, v in sums.items()}
+                    counts[k] = counts.get(k, 0) + 1
+                phase_ends = local_step == phase.steps - 1  # a record never mixes two phases
+                if self.step % tc.log_every == 0 or self.step == self.total_steps or phase_ends:
+                    means = {k: v / counts[k] for k, v in sums.items()}
                     floats = logger.log(self.step, means, phase=phase.name, nonfinite_skipped=self.nonfinite_skipped)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in floats.items()}, refresh=False)
-                    sums, count = {}, 0
+                    sums, counts = {}, {}
                 if tc.sample_every and self.step % tc.sample_every == 0 and self.step < self.total_steps:
                     self.write_samples()
                 if tc.checkpoint_every and self.step % tc.checkpoint_every == 0:
