@@ -57,7 +57,7 @@ ORACLE = "oracle"
 class TextDataConfig:
     path: str = ""  # "": the Python reference (embedded); "oracle": the synthetic benchmark; a file or folder
     unit: str = "sentence"  # sentence | line: what one example is
-    seq_len: int = 32  # tokens per row (the oracle benchmark: 20)
+    seq_len: int = 24  # tokens per row (the oracle benchmark: 20)
     heldout: float = 0.1  # fraction of the examples held out for evaluation
     max_examples: int = 0  # keep only the first N examples (quick runs); 0: all
     oracle_seed: int = 0  # the oracle LSTM and its training sequences
@@ -77,7 +77,7 @@ class TextDataConfig:
 @dataclass
 class TokenizerConfig:
     kind: str = "bpe"  # bpe (byte-level) | char
-    vocab_size: int = 2000
+    vocab_size: int = 1000
 
     def __post_init__(self) -> None:
         check_choice("tokenizer.kind", self.kind, KINDS)
@@ -96,7 +96,7 @@ class TextModelConfig:
     # transformer built from a config
     n_layer: int = 2
     n_head: int = 4
-    n_embd: int = 128
+    n_embd: int = 64
     n_positions: int = 256
     dropout: float = 0.0
     # discriminator (the paper's CNN)
@@ -128,8 +128,9 @@ class SeqGANConfig:
     lag_rate: float = 0.8
     baseline: bool = False  # subtract the mean reward of each position over the batch
     sampler: str = "icdf"  # icdf | gumbel | multinomial
+    max_rollout_rows: int = 8192  # rollout rows in flight at once (memory: rows x the model's state)
     adv_lr_g: float = 0.0  # G's learning rate in the adversarial phase; 0: train.lr_g
-    eval_every: int = 0  # oracle runs: NLL-oracle every this many adversarial steps (0: phase ends only)
+    eval_every: int = 0  # oracle runs: NLL-oracle every this many MLE epochs and adversarial steps (0: phase ends)
     eval_samples: int = 10_000  # samples per NLL-oracle during training
 
     def __post_init__(self) -> None:
@@ -137,6 +138,7 @@ class SeqGANConfig:
             check_positive(f"seqgan.{key}", getattr(self, key), allow_zero=True)
         check_positive("seqgan.d_batches_per_epoch", self.d_batches_per_epoch, allow_zero=True)
         check_positive("seqgan.rollouts", self.rollouts)
+        check_positive("seqgan.max_rollout_rows", self.max_rollout_rows)
         check_choice("seqgan.rollout_policy", self.rollout_policy, ("lagged", "G"))
         if not 0 <= self.lag_rate < 1:
             raise ConfigError(f"seqgan.lag_rate: must be in [0, 1), got {self.lag_rate}")
@@ -156,7 +158,7 @@ class TextConfig(RunConfig):
     model: TextModelConfig = field(default_factory=TextModelConfig)
     seqgan: SeqGANConfig = field(
         default_factory=lambda: SeqGANConfig(
-            mle_epochs=12,
+            mle_epochs=6,
             d_pretrain_rounds=1,
             d_pretrain_epochs=1,
             d_steps=1,
@@ -168,7 +170,7 @@ class TextConfig(RunConfig):
     # train.steps: adversarial steps; train.n_critic is unused (seqgan.d_steps and d_epochs set D's share)
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
-            steps=8,
+            steps=6,
             batch_size=32,
             lr_g=1e-3,
             lr_d=1e-4,
@@ -200,7 +202,7 @@ class LaggedPolicy(nn.Module):
 
     def __init__(self, G: TextGenerator) -> None:
         super().__init__()
-        self.policy = copy.deepcopy(G).requires_grad_(False)
+        self.policy = copy.deepcopy(G).requires_grad_(False).eval()
         self.register_buffer("started", torch.zeros(1))
 
     @torch.no_grad()
@@ -296,9 +298,8 @@ class TextAdapter:
             G = HFGenerator.from_pretrained(m.pretrained, bos_id=self.bos_id, eos_id=self.eos_id)
         else:
             size = TransformerSize(m.n_layer, m.n_head, m.n_embd, m.n_positions, m.dropout)
-            G = HFGenerator.from_config(
-                self.vocab_size, size, bos_id=self.bos_id, eos_id=self.eos_id, pad_id=self.pad_id
-            )
+            # no pad id in the config while training: rows are padded with EOS and masked in the losses
+            G = HFGenerator.from_config(self.vocab_size, size, bos_id=self.bos_id, eos_id=self.eos_id)
         positions = getattr(G.model.config, "n_positions", None) or getattr(
             G.model.config, "max_position_embeddings", 0
         )
@@ -362,7 +363,8 @@ class TextAdapter:
             if phase.name == "adversarial" and self.lagged is not None:
                 self.lagged.follow(G, s.lag_rate)
             last = local_step == phase.steps - 1
-            periodic = phase.name == "adversarial" and s.eval_every and (local_step + 1) % s.eval_every == 0
+            every = {"mle": s.eval_every * self.batches_per_epoch, "adversarial": s.eval_every}.get(phase.name, 0)
+            periodic = every and (local_step + 1) % every == 0
             if last:
                 for fn in self.phase_end_hooks:
                     fn(phase.name, G)
@@ -373,8 +375,14 @@ class TextAdapter:
 
     # -- losses
     def _fake(self, G: TextGenerator, n: int) -> torch.Tensor:
+        """G's samples, drawn in eval mode (no dropout), G's mode restored."""
         sampling = SamplingConfig(sampler=self.cfg.seqgan.sampler)
-        return G.sample(n, self.cfg.data.seq_len, sampling=sampling)
+        was_training = G.training
+        G.eval()
+        try:
+            return G.sample(n, self.cfg.data.seq_len, sampling=sampling)
+        finally:
+            G.train(was_training)
 
     def mle_loss(self, G: TextGenerator, D: nn.Module, batch: torch.Tensor) -> LossOutput:
         loss = mle_loss(G, batch)
@@ -404,8 +412,9 @@ class TextAdapter:
             if not bool(self.lagged.started.item()):
                 self.lagged.follow(G, s.lag_rate)  # first adversarial step: the copy starts as G
             policy = self.lagged.policy
-        was_training = D.training
-        D.eval()  # no dropout while scoring rollouts (as the original code)
+        was_training = D.training, G.training
+        D.eval()  # no dropout while rolling out and scoring (D: as the original code)
+        G.eval()
         try:
             rewards = mc_rewards(
                 policy,
@@ -413,9 +422,11 @@ class TextAdapter:
                 lambda x: torch.sigmoid(D(x).float()),
                 s.rollouts,
                 sampling=SamplingConfig(sampler=s.sampler),
+                max_rows=s.max_rollout_rows,
             )
         finally:
-            D.train(was_training)
+            D.train(was_training[0])
+            G.train(was_training[1])
         loss, logs = policy_gradient_loss(G, samples, rewards, baseline=s.baseline)
         return LossOutput(loss, {"pg_loss": loss.detach(), **logs})
 

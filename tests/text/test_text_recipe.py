@@ -34,6 +34,7 @@ def test_train_writes_a_run_with_every_phase(tiny_run):
     phases = [r["phase"] for r in records]
     assert phases[0] == "mle" and "d_pretrain" in phases and phases[-1] == "adversarial"
     assert {"pg_loss", "reward", "d_loss"} <= set(records[-1])
+    assert not any("mle_nll" in r for r in records if r["phase"] != "mle")  # a record never mixes phases
     last = checkpoint_dirs(tiny_run / "checkpoints")[-1]
     assert (last / "rollout_policy.safetensors").is_file()  # the lagged policy is checkpointed
     assert (tiny_run / "samples" / f"{last.name}.txt").read_text(encoding="utf-8").count("\n") == 4
@@ -130,3 +131,13 @@ def test_bad_config_is_one_line(tmp_path, capsys):
     assert "model.generator=lstm" in capsys.readouterr().err
     assert recipe.main([f"out_dir={tmp_path}", "seqgan.rolouts=3"]) == 2
     assert capsys.readouterr().err.strip() == "error: unknown config key 'seqgan.rolouts'"
+
+
+def test_a_local_pretrained_model_trains_with_its_own_tokenizer(tiny_run, tmp_path, capsys):
+    out = tmp_path / "finetuned"
+    assert recipe.main(["--config", str(TINY), f"out_dir={out}", f"model.pretrained={tiny_run / 'hf'}"]) == 0
+    assert (out / "hf" / "config.json").is_file()
+    capsys.readouterr()
+    assert recipe.main(["generate", "--run", str(out), "--prompt", "The", "--max-new-tokens", "3"]) == 0
+    assert capsys.readouterr().out.startswith("The")
+    assert recipe.main([f"out_dir={tmp_path / 'x'}", f"model.pretrained={tmp_path / 'missing'}"]) == 2
