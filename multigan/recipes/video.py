@@ -36,7 +36,7 @@ def train(cfg: VideoConfig) -> None:
     samples = result.run_dir / "samples" / f"step_{result.step:08d}"
     print(f"Trained to step {result.step}. Samples: {samples}; checkpoints: {result.run_dir / 'checkpoints'}")
     G = trainer.sample_model().eval()
-    report = evaluate_prediction(adapter, G, context=cfg.data.context, predict=cfg.data.predict, seed=cfg.seed)
+    report = evaluate_prediction(adapter, G, context=cfg.data.context, predict=cfg.data.eval_predict, seed=cfg.seed)
     for line in report.lines(per_step=False):
         print(line)
     report.save(result.run_dir / "evaluation.json")
