@@ -1,0 +1,294 @@
+"""Video benchmarks: the clip loader against bare PyAV, and 10 -> 10 prediction on moving digits.
+
+    python scripts/bench_video.py                 # both parts, appends to docs/BENCHMARKS.md
+    python scripts/bench_video.py --steps 100     # shorter training runs
+    python scripts/bench_video.py --skip-train    # loader only
+
+1. Loader throughput: clips/s of multigan's VideoClips (open, seek, decode, resize in FFmpeg,
+   close, per clip) against a bare PyAV loop that decodes the same frames of the same files
+   (av.open, decode, to_ndarray) in the same process, as a ratio; also through a DataLoader with
+   worker processes.
+2. 10 -> 10 on moving digits at equal steps: the GAN (the default recipe), the same network trained
+   with the L1 term alone (loss.adv_weight=0, D never updated), and copy-last-frame (plus the blank
+   frame, a predictor that knows nothing about motion). MSE, PSNR, SSIM; Mathieu et al.'s
+   sharpness difference and the gradient-energy ratio (1 = as sharp as the truth); and a feature
+   distance of frames: the Fréchet distance between features of the toolkit's own digit
+   classifier over 16x16 patches of the predicted and the true frames.
+
+Appends the command, the machine, the versions and the tables under "## Video" in
+docs/BENCHMARKS.md (other sections are left as they are).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import multigan  # noqa: E402
+from multigan.core.config import load_config  # noqa: E402
+from multigan.core.trainer import Trainer  # noqa: E402
+from multigan.metrics.image import digit_classifier, frechet_distance  # noqa: E402
+from multigan.metrics.video import grad_ratio, per_frame, sharpness, summarize  # noqa: E402
+from multigan.video.adapter import VideoAdapter, VideoConfig, to_unit  # noqa: E402
+from multigan.video.data import MovingDigits, VideoClips, make_moving_digits  # noqa: E402
+
+SECTION = "## Video"
+
+
+# ------------------------------------------------------------------------------------ machine
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> list[str]:
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return [
+        f"- CPU: {cpu_model()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}; GPU: {gpu}",
+        f"- load average at the start (1, 5, 15 min): {load}",
+        f"- Python {platform.python_version()}, torch {torch.__version__}, PyAV {av.__version__} "
+        f"(FFmpeg {av.ffmpeg_version_info}), numpy {np.__version__}, multigan {multigan.__version__}",
+    ]
+
+
+# ------------------------------------------------------------------------------------ loader
+
+
+def bare_pyav(paths: list[str], starts: list[int], length: int, threads: int | None = None) -> None:
+    """The least a loader can do: open, decode `length` frames from `start`, convert, close.
+    threads=None leaves PyAV's defaults; 1 asks for one decoder thread (what VideoClips does for
+    small frames)."""
+    for path, start in zip(paths, starts):
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            if threads is not None:
+                stream.codec_context.thread_count = threads
+            frames = []
+            for i, frame in enumerate(container.decode(stream)):
+                if i >= start:
+                    frames.append(frame.to_ndarray(format="gray"))
+                if len(frames) == length:
+                    break
+            np.stack(frames)
+
+
+def bench_loader(train_root: Path, clips: int, repeats: int, workers: int, log) -> list[str]:
+    ds = VideoClips(train_root, 20, gray=True, quiet=True)
+    n = min(clips, len(ds))
+    paths = [ds.files[ds.clips[i][0]] for i in range(n)]
+    starts = [ds.clips[i][1] for i in range(n)]
+    bare, bare1, clips_, loader = (
+        "bare PyAV loop",
+        "bare PyAV loop, 1 decoder thread",
+        "VideoClips[i]",
+        (f"DataLoader, {workers} workers"),
+    )
+    rows: dict[str, list[float]] = {bare: [], bare1: [], clips_: [], loader: []}
+    for r in range(repeats):
+        t = time.perf_counter()
+        bare_pyav(paths, starts, 20)
+        rows[bare].append(n / (time.perf_counter() - t))
+        t = time.perf_counter()
+        bare_pyav(paths, starts, 20, threads=1)
+        rows[bare1].append(n / (time.perf_counter() - t))
+        t = time.perf_counter()
+        for i in range(n):
+            ds[i]
+        rows[clips_].append(n / (time.perf_counter() - t))
+        subset = torch.utils.data.Subset(ds, range(n))
+        t = time.perf_counter()
+        for _ in DataLoader(subset, batch_size=16, num_workers=workers):
+            pass
+        rows[loader].append(n / (time.perf_counter() - t))
+        log(f"loader repeat {r + 1}/{repeats}: " + ", ".join(f"{k} {v[-1]:.0f}/s" for k, v in rows.items()))
+    lines = [
+        f"Loader: {n} clips of 20 frames, 64x64 gray, from moving-digit mp4s; median of {repeats} repeats "
+        "(DataLoader figures include starting the workers). Ratios are taken within each repeat.",
+        "",
+        "| reader | clips/s | ratio to bare PyAV | ratio to bare PyAV, 1 thread |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, values in rows.items():
+        r0 = np.median([v / b for v, b in zip(values, rows[bare])])
+        r1 = np.median([v / b for v, b in zip(values, rows[bare1])])
+        lines.append(f"| {name} | {np.median(values):.0f} | {r0:.2f} | {r1:.2f} |")
+    return lines
+
+
+# ------------------------------------------------------------------------------------ quality
+
+
+def patch_features(classifier, frames: torch.Tensor) -> torch.Tensor:
+    """(n, 1, 64, 64) in [-1, 1] -> features of 16x16 patches (stride 8) of the frames scaled to 40x40,
+    where a 24-pixel digit becomes 15 pixels, the size the classifier was trained on."""
+    x = F.interpolate(frames, size=(40, 40), mode="bilinear", align_corners=False, antialias=True)
+    patches = x.unfold(2, 16, 8).unfold(3, 16, 8)  # (n, 1, 4, 4, 16, 16)
+    patches = patches.permute(0, 2, 3, 1, 4, 5).reshape(-1, 1, 16, 16)
+    with torch.no_grad():
+        return torch.cat([classifier.features(p) for p in patches.split(4096)])
+
+
+def score(name: str, pred: torch.Tensor, truth: torch.Tensor, classifier) -> dict:
+    """pred, truth: (b, t, c, h, w) in [0, 1]."""
+    values = per_frame(pred, truth, ("mse", "psnr", "ssim"))
+    values["sharpness"] = sharpness(pred, truth)
+    values["grad_ratio"] = grad_ratio(pred, truth)
+    means = {k: v["mean"] for k, v in summarize(values).items()}
+    flat = lambda x: (x * 2 - 1).flatten(0, 1).float()
+    means["feature_fd"] = frechet_distance(
+        patch_features(classifier, flat(pred)), patch_features(classifier, flat(truth))
+    )
+    means["name"] = name
+    return means
+
+
+def train_and_predict(
+    work: Path, overrides: list[str], steps: int, clips: torch.Tensor, log
+) -> tuple[torch.Tensor, float]:
+    cfg = load_config(
+        VideoConfig, None, [f"out_dir={work}", f"train.steps={steps}", "train.checkpoint_every=0", *overrides]
+    )
+    adapter = VideoAdapter(cfg)
+    t = time.perf_counter()
+    trainer = Trainer(adapter, cfg, echo=log)
+    trainer.fit()
+    seconds = time.perf_counter() - t
+    G = trainer.sample_model().eval()
+    with torch.no_grad():
+        pred = torch.cat([adapter.continue_clips(G, c[:, :10], 10, seed=i)[0] for i, c in enumerate(clips.split(25))])
+    return pred, seconds
+
+
+def bench_quality(steps: int, cache_dir: str, log) -> list[str]:
+    common = [f"data.cache_dir={cache_dir}"]
+    adapter = VideoAdapter(load_config(VideoConfig, None, common))
+    test = adapter.heldout(10, 10)
+    clips = to_unit(torch.stack([test[i] for i in range(len(test))]))
+    truth = clips[:, 10:].add(1).div(2)
+    classifier = digit_classifier()
+    rows, times = [], {}
+    runs = [("GAN (default recipe)", []), ("L1 only (loss.adv_weight=0)", ["loss.adv_weight=0"])]
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (name, extra) in enumerate(runs):
+            log(f"training: {name}, {steps} steps")
+            pred, seconds = train_and_predict(Path(tmp) / f"run{i}", common + extra, steps, clips, log)
+            times[name] = seconds
+            rows.append(score(name, pred.add(1).div(2).clamp(0, 1), truth, classifier))
+    context = clips[:, :10].add(1).div(2)
+    rows.append(score("copy last frame", context[:, -1:].expand_as(truth), truth, classifier))
+    rows.append(score("blank frame (black)", context.amin(1, keepdim=True).expand_as(truth), truth, classifier))
+    cfg = VideoConfig()
+    lines = [
+        f"10 -> 10 on {len(test)} held-out moving-digit clips (digits unseen in training), {steps} training steps "
+        f"each at batch {cfg.train.batch_size}, other settings the default recipe's (recipes/video.yaml).",
+        "MSE per pixel on [0, 1]; sharpness = Mathieu et al. 2016's sharpness difference (dB, higher = edges "
+        "closer to the truth's); grad ratio = gradient energy of prediction / truth (1 = as sharp, lower = "
+        "blurrier); feature FD = Fréchet distance of digit-classifier features over 16x16 patches "
+        "(lower = closer to real frames).",
+        "",
+        "| predictor | train s | MSE | PSNR | SSIM | sharpness dB | grad ratio | feature FD |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        secs = f"{times[r['name']]:.0f}" if r["name"] in times else "-"
+        lines.append(
+            f"| {r['name']} | {secs} | {r['mse']:.4f} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['sharpness']:.2f} | "
+            f"{r['grad_ratio']:.3f} | {r['feature_fd']:.2f} |"
+        )
+    return lines
+
+
+# ------------------------------------------------------------------------------------ output
+
+
+HEADER = (
+    "# Benchmarks\n\n"
+    "Figures measured by the scripts in `scripts/` (one section per modality; each script replaces only\n"
+    "its own section). Each section gives the exact command, the machine and the versions; compare\n"
+    "figures only within one section, where they come from one run on one machine.\n"
+)
+
+
+def append_to_section(path: Path, entry: str) -> None:
+    """Add `entry` at the end of the "## Video" section, creating it (at the end) if needed; other
+    sections are left as they are. The file is read right before it is replaced."""
+    text = path.read_text() if path.is_file() else HEADER
+    lines = text.rstrip("\n").split("\n")
+    if SECTION not in lines:
+        lines += ["", SECTION]
+        end = len(lines)
+    else:
+        start = lines.index(SECTION)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        while end > start + 1 and lines[end - 1] == "":
+            end -= 1
+    lines[end:end] = ["", *entry.rstrip("\n").split("\n"), ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text("\n".join(lines).rstrip("\n") + "\n")
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--steps", type=int, default=300, help="training steps per run (default 300)")
+    p.add_argument("--clips", type=int, default=300, help="clips for the loader benchmark (default 300)")
+    p.add_argument("--repeats", type=int, default=3, help="loader repeats (default 3)")
+    p.add_argument("--workers", type=int, default=2, help="DataLoader workers (default 2)")
+    p.add_argument("--skip-train", action="store_true", help="only the loader benchmark")
+    p.add_argument("--cache-dir", default="", help="where moving digits live (default: the toolkit's cache)")
+    p.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS.md"))
+    p.add_argument("--no-write", action="store_true", help="print only")
+    args = p.parse_args(argv)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    header = machine()
+    root = make_moving_digits(MovingDigits(), args.cache_dir or None)
+    tables = bench_loader(root / "train", args.clips, args.repeats, args.workers, log)
+    if not args.skip_train:
+        tables += ["", *bench_quality(args.steps, args.cache_dir, log)]
+    command = "python scripts/bench_video.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    entry = "\n".join(
+        [
+            f"### {stamp}",
+            "",
+            f"`{command.strip()}` ({time.perf_counter() - started:.0f} s in all)",
+            "",
+            *header,
+            "",
+            *tables,
+        ]
+    )
+    print(entry)
+    if not args.no_write:
+        append_to_section(Path(args.out), entry)
+        log(f"appended to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
