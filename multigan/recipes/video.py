@@ -31,7 +31,7 @@ def train(cfg: VideoConfig) -> None:
     adapter = VideoAdapter(cfg)
     trainer = Trainer(adapter, cfg)
     result = trainer.fit()
-    if result.interrupted:
+    if result.interrupted or not trainer.rt.is_main:  # under torchrun, rank 0 evaluates and reports
         return
     samples = result.run_dir / "samples" / f"step_{result.step:08d}"
     print(f"Trained to step {result.step}. Samples: {samples}; checkpoints: {result.run_dir / 'checkpoints'}")
