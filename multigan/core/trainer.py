@@ -45,6 +45,13 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def channels_last_(module: nn.Module) -> None:
+    """Channels-last layout for the 4-D weights (2-D convs); 3-D conv weights keep theirs."""
+    for param in module.parameters():
+        if param.dim() == 4:
+            param.data = param.data.contiguous(memory_format=torch.channels_last)
+
+
 def lr_factor(schedule: str, step: int, total: int, warmup: int) -> float:
     warm = min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
     progress = min(step / max(total, 1), 1.0)
@@ -82,9 +89,10 @@ class Trainer:
 
         seed_everything(cfg.seed)
         G, D = adapter.build_models()
-        memory_format = torch.channels_last if tc.channels_last and self.rt.device.type == "cuda" else None
-        self.G = G.to(self.rt.device, memory_format=memory_format) if memory_format else G.to(self.rt.device)
-        self.D = D.to(self.rt.device, memory_format=memory_format) if memory_format else D.to(self.rt.device)
+        self.G, self.D = G.to(self.rt.device), D.to(self.rt.device)
+        if tc.channels_last and self.rt.device.type == "cuda":
+            channels_last_(self.G)
+            channels_last_(self.D)
         if tc.sync_batchnorm and self.rt.distributed and self.rt.device.type == "cuda":
             self.G = nn.SyncBatchNorm.convert_sync_batchnorm(self.G)
             self.D = nn.SyncBatchNorm.convert_sync_batchnorm(self.D)

@@ -94,3 +94,14 @@ def test_lr_schedules():
     assert lr_factor("linear", 5, 10, 0) == pytest.approx(0.5)
     assert lr_factor("cosine", 10, 10, 0) == pytest.approx(0.0)
     assert lr_factor("constant", 0, 10, 4) == pytest.approx(0.25)
+
+
+def test_channels_last_touches_only_4d_weights():
+    from torch import nn
+
+    from multigan.core.trainer import channels_last_
+
+    net = nn.Sequential(nn.Conv3d(2, 4, 3), nn.Conv2d(4, 4, 3), nn.Linear(3, 3))
+    channels_last_(net)
+    assert net[1].weight.is_contiguous(memory_format=torch.channels_last)
+    assert net[0].weight.is_contiguous() and net[2].weight.is_contiguous()
