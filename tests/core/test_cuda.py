@@ -38,12 +38,15 @@ def test_training_on_cuda(tmp_path, precision):
     assert trainer.scaler_G.is_enabled() == (precision == "fp16")
 
 
-def test_image_recipe_channels_last_on_cuda(tmp_path):
-    from multigan.recipes import image
+@pytest.mark.parametrize("name", ["image", "video", "text"])
+def test_recipes_on_cuda_with_channels_last(tmp_path, name):
+    import importlib
 
-    tiny = ROOT / "recipes" / "tiny" / "image.yaml"
-    assert image.main(["--config", str(tiny), f"out_dir={tmp_path}", "device=cuda", "train.channels_last=true"]) == 0
-    assert (tmp_path / "samples" / "step_00000006.png").is_file()
+    recipe = importlib.import_module(f"multigan.recipes.{name}")
+    tiny = ROOT / "recipes" / "tiny" / f"{name}.yaml"
+    args = ["--config", str(tiny), f"out_dir={tmp_path}", "device=cuda", "train.channels_last=true"]
+    assert recipe.main(args) == 0
+    assert (tmp_path / "checkpoints").is_dir() and any((tmp_path / "samples").iterdir())
 
 
 def test_nccl_process_group_under_torchrun(tmp_path):
