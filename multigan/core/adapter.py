@@ -49,6 +49,9 @@ class Phase:
     lr_g: float | None = None  # None: train.lr_g
     lr_d: float | None = None  # None: train.lr_d
     on_step_end: Callable[[int], None] | None = None  # phase-local step, after the updates
+    # "G" and/or "D": the phase starts from a new optimizer state (Adam's moments and step count
+    # reset), as if it had its own optimizer; e.g. SeqGAN's adversarial G after MLE pre-training
+    fresh_optimizers: tuple[str, ...] = ()
 
 
 class Adapter(Protocol[BatchT]):

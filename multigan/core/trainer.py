@@ -207,6 +207,14 @@ class Trainer:
             step -= phase.steps
         raise IndexError("step past the last phase")
 
+    def _start_phase(self, phase: Phase) -> None:
+        """Before a phase's first step (never on resuming inside it): reset the optimizers it asks for."""
+        optimizers = {"G": self.opt_G, "D": self.opt_D}
+        for name in phase.fresh_optimizers:
+            if name not in optimizers:
+                raise MultiganError(f"phase {phase.name!r}: fresh_optimizers takes 'G' and 'D', not {name!r}")
+            optimizers[name].state.clear()
+
     def _set_lr(self, phase: Phase) -> None:
         tc = self.cfg.train
         factor = lr_factor(tc.lr_schedule, self.step, self.total_steps, tc.warmup_steps)
@@ -357,6 +365,8 @@ class Trainer:
             self.D.train()
             while self.step < self.total_steps:
                 phase, local_step = self.phase_at(self.step)
+                if local_step == 0:
+                    self._start_phase(phase)
                 bar.set_description(phase.name, refresh=False)
                 self._set_lr(phase)
                 logs, finite = self.train_step(phase)
