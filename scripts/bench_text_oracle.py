@@ -50,7 +50,7 @@ from multigan.core.errors import MultiganError  # noqa: E402
 from multigan.core.trainer import Trainer  # noqa: E402
 from multigan.metrics.text import nll  # noqa: E402
 from multigan.text.adapter import TextAdapter, TextConfig  # noqa: E402
-from multigan.text.generators import SamplingConfig, draw  # noqa: E402
+from multigan.text.generators import HFGenerator, SamplingConfig, TransformerSize, draw  # noqa: E402
 from multigan.text.oracle import generator_samples, nll_oracle  # noqa: E402
 from multigan.text.rollout import mc_rewards, mc_rewards_loop, policy_gradient_loss  # noqa: E402
 
@@ -252,14 +252,19 @@ def main(argv: list[str] | None = None) -> int:
     curve = [(r["phase"], r["phase_step"], r["nll_oracle"]) for r in records]
 
     print("timing a generator step: batched rollouts vs the per-prefix loop ...", flush=True)
-    speed = time_generator_steps(
-        G,
-        trainer.D,
+    timing = dict(
         batch=cfg.train.batch_size,
         seq_len=cfg.data.seq_len,
         rollouts=s.rollouts,
         sampler=s.sampler,
         repeats=args.speed_repeats,
+    )
+    speeds = {"the trained LSTM generator": time_generator_steps(G, trainer.D, **timing)}
+    # the recipe's default transformer generator (2 layers, 64 wide; untrained: the cost is the same)
+    size = TransformerSize(n_layer=cfg.model.n_layer, n_head=cfg.model.n_head, n_embd=cfg.model.n_embd, n_positions=64)
+    gpt = HFGenerator.from_config(cfg.data.oracle_vocab, size, bos_id=0, eos_id=None)  # token 0 doubles as BOS
+    speeds[f"a GPT-2-style generator ({size.n_layer} layers x {size.n_embd}, KV cache)"] = time_generator_steps(
+        gpt.to(trainer.rt.device), trainer.D, **timing
     )
     samplers = time_samplers(cfg.data.oracle_vocab, cfg.train.batch_size * s.rollouts, trainer.rt.device)
 
@@ -272,18 +277,22 @@ def main(argv: list[str] | None = None) -> int:
         ),
         *(f"| {name} (diagnostic) | {v:.3f} | | |" for name, v in diagnostics.items()),
     ]
-    ratio = speed["loop"] / speed["batched"]
-    ratio_no_d = speed["loop_no_d"] / speed["batched_no_d"]
-    speed_lines = [
-        f"- generator step ({cfg.train.batch_size} sequences x {s.rollouts} rollouts, length {cfg.data.seq_len}, "
-        f"sampler {s.sampler}, mean of {args.speed_repeats}): batched {speed['batched']:.2f} s, per-prefix loop "
-        f"{speed['loop']:.2f} s: **{ratio:.1f}x**",
-        f"- the same without D's scoring (rollout sampling and the update only): batched "
-        f"{speed['batched_no_d']:.2f} s, loop {speed['loop_no_d']:.2f} s: {ratio_no_d:.1f}x",
+    speed_lines = []
+    for model_name, speed in speeds.items():
+        ratio = speed["loop"] / speed["batched"]
+        ratio_no_d = speed["loop_no_d"] / speed["batched_no_d"]
+        speed_lines += [
+            f"- generator step, {model_name} ({cfg.train.batch_size} sequences x {s.rollouts} rollouts, length "
+            f"{cfg.data.seq_len}, sampler {s.sampler}, mean of {args.speed_repeats}): batched "
+            f"{speed['batched']:.2f} s, per-prefix loop {speed['loop']:.2f} s: **{ratio:.2f}x**; without D's "
+            f"scoring (rollouts and the "
+            f"update only): batched {speed['batched_no_d']:.2f} s, loop {speed['loop_no_d']:.2f} s: {ratio_no_d:.2f}x",
+        ]
+    speed_lines.append(
         f"- one draw from [{cfg.train.batch_size * s.rollouts}, {cfg.data.oracle_vocab}] logits: "
         + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in samplers.items())
-        + f" (multinomial / icdf: {samplers['multinomial'] / samplers['icdf']:.1f}x)",
-    ]
+        + f" (multinomial / icdf: {samplers['multinomial'] / samplers['icdf']:.1f}x)"
+    )
     curve_line = "- NLL-oracle during the run (phase, phase step, value): " + ", ".join(
         f"{ph} {st}: {v:.3f}" for ph, st, v in curve
     )

@@ -12,8 +12,10 @@ Phases, in order (each "epoch" is one pass over the real training rows, ceil(N /
 Where this differs from the original code (LantaoYu/SeqGAN): every D update draws its own fresh
 batch of G's samples, where the original draws a set of 10,000 per round / d-step and reuses it
 for its epochs (the number of real and generated sequences D sees is the same); the D/G order
-within an adversarial step is D first (the core's cadence), and one Adam optimizer per network
-serves all phases.
+within an adversarial step is D first (the core's cadence). As in the original, G's adversarial
+updates start from a new Adam state (`seqgan.fresh_adv_optimizer`): carried over from MLE, Adam's
+second moments are sized for MLE gradients, about 10x smaller than the policy gradient's (measured),
+and the first adversarial steps become about 10x larger than the learning rate says.
 """
 
 from __future__ import annotations
@@ -128,7 +130,8 @@ class SeqGANConfig:
     lag_rate: float = 0.8
     baseline: bool = False  # subtract the mean reward of each position over the batch
     sampler: str = "icdf"  # icdf | gumbel | multinomial
-    max_rollout_rows: int = 8192  # rollout rows in flight at once (memory: rows x the model's state)
+    max_rollout_rows: int = 0  # rollout rows in flight at once; 0: 1,024 on a CPU, 16,384 on a GPU
+    fresh_adv_optimizer: bool = True  # G's adversarial phase starts a new Adam state (the original code)
     adv_lr_g: float = 0.0  # G's learning rate in the adversarial phase; 0: train.lr_g
     eval_every: int = 0  # oracle runs: NLL-oracle every this many MLE epochs and adversarial steps (0: phase ends)
     eval_samples: int = 10_000  # samples per NLL-oracle during training
@@ -138,7 +141,7 @@ class SeqGANConfig:
             check_positive(f"seqgan.{key}", getattr(self, key), allow_zero=True)
         check_positive("seqgan.d_batches_per_epoch", self.d_batches_per_epoch, allow_zero=True)
         check_positive("seqgan.rollouts", self.rollouts)
-        check_positive("seqgan.max_rollout_rows", self.max_rollout_rows)
+        check_positive("seqgan.max_rollout_rows", self.max_rollout_rows, allow_zero=True)
         check_choice("seqgan.rollout_policy", self.rollout_policy, ("lagged", "G"))
         if not 0 <= self.lag_rate < 1:
             raise ConfigError(f"seqgan.lag_rate: must be in [0, 1), got {self.lag_rate}")
@@ -350,6 +353,7 @@ class TextAdapter:
                 d_steps=max(1, s.d_steps * s.d_epochs * d_epoch),
                 g_steps=max(1, s.g_steps),
                 lr_g=s.adv_lr_g or None,
+                fresh_optimizers=("G",) if s.fresh_adv_optimizer else (),
             ),
         ]
         for phase in phases:

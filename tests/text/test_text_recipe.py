@@ -141,3 +141,21 @@ def test_a_local_pretrained_model_trains_with_its_own_tokenizer(tiny_run, tmp_pa
     assert recipe.main(["generate", "--run", str(out), "--prompt", "The", "--max-new-tokens", "3"]) == 0
     assert capsys.readouterr().out.startswith("The")
     assert recipe.main([f"out_dir={tmp_path / 'x'}", f"model.pretrained={tmp_path / 'missing'}"]) == 2
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_adversarial_g_updates_start_from_a_new_optimizer_state(tmp_path, fresh):
+    from multigan.core.config import load_config
+    from multigan.core.trainer import Trainer
+    from multigan.text.adapter import TextAdapter, TextConfig
+
+    overrides = [f"out_dir={tmp_path}", *ORACLE, "train.steps=2", f"seqgan.fresh_adv_optimizer={fresh}"]
+    cfg = load_config(TextConfig, TINY, overrides)
+    adapter = TextAdapter(cfg)
+    trainer = Trainer(adapter, cfg)
+    trainer.fit()
+    mle_updates = adapter.batches_per_epoch * cfg.seqgan.mle_epochs
+    g_steps = {int(s["step"]) for s in trainer.opt_G.state.values()}
+    assert g_steps == ({2} if fresh else {mle_updates + 2})
+    d_steps = {int(s["step"]) for s in trainer.opt_D.state.values()}
+    assert d_steps == {trainer.d_updates}  # D's optimizer carries on from its pre-training
