@@ -17,7 +17,7 @@ import torch
 
 from multigan.core.cli import Command, load_run_config, load_trained_generator, run_recipe
 from multigan.core.errors import MultiganError
-from multigan.core.runtime import resolve_device
+from multigan.core.runtime import resolve_device, setup_runtime
 from multigan.core.trainer import Trainer
 from multigan.metrics import text as metrics
 from multigan.text.adapter import TextAdapter, TextConfig
@@ -38,9 +38,13 @@ def export_hf(G: HFGenerator, adapter: TextAdapter, out: Path) -> None:
 
 
 def train(cfg: TextConfig) -> None:
-    adapter = TextAdapter(cfg)
-    adapter.save_tokenizer()  # before training: a resumed run encodes its data the same way
-    trainer = Trainer(adapter, cfg)
+    runtime = setup_runtime(cfg.device, cfg.train.precision, deterministic=cfg.train.deterministic)
+    # Under torchrun rank 0 trains and saves the tokenizer first; the other ranks then load that one.
+    with runtime.main_process_first():
+        adapter = TextAdapter(cfg)
+        if runtime.is_main:
+            adapter.save_tokenizer()  # before training: a resumed run encodes its data the same way
+    trainer = Trainer(adapter, cfg, runtime)
     result = trainer.fit()
     if result.interrupted:
         return

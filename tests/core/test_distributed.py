@@ -52,3 +52,12 @@ def test_image_recipe_under_torchrun(tmp_path):
     assert (tmp_path / "samples" / "step_00000006.png").is_file()
     torchrun("-m", "multigan.recipes.image", "--config", str(tiny), f"out_dir={tmp_path}", "train.steps=8")
     assert checkpoint_dirs(tmp_path / "checkpoints")[-1].name == "step_00000008"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["text", "video"])
+def test_text_and_video_recipes_under_torchrun(tmp_path, name):
+    tiny = ROOT / "recipes" / "tiny" / f"{name}.yaml"
+    proc = torchrun("-m", f"multigan.recipes.{name}", "--config", str(tiny), f"out_dir={tmp_path}", "device=cpu")
+    assert proc.stdout.count("Trained to step") == 1  # only rank 0 talks
+    assert checkpoint_dirs(tmp_path / "checkpoints") and not list(tmp_path.glob("checkpoints/.tmp-*"))
