@@ -159,3 +159,18 @@ def test_adversarial_g_updates_start_from_a_new_optimizer_state(tmp_path, fresh)
     assert g_steps == ({2} if fresh else {mle_updates + 2})
     d_steps = {int(s["step"]) for s in trainer.opt_D.state.values()}
     assert d_steps == {trainer.d_updates}  # D's optimizer carries on from its pre-training
+
+
+def test_resuming_gives_the_same_weights_as_never_stopping(tmp_path):
+    from safetensors.torch import load_file
+
+    base = ["--config", str(TINY), *ORACLE, "seqgan.rollout_policy=lagged"]
+    assert recipe.main([*base, f"out_dir={tmp_path / 'straight'}", "train.steps=3"]) == 0
+    assert recipe.main([*base, f"out_dir={tmp_path / 'resumed'}", "train.steps=1"]) == 0
+    assert recipe.main([*base, f"out_dir={tmp_path / 'resumed'}", "train.steps=3"]) == 0
+    a = checkpoint_dirs(tmp_path / "straight" / "checkpoints")[-1]
+    b = checkpoint_dirs(tmp_path / "resumed" / "checkpoints")[-1]
+    assert a.name == b.name
+    for name in ("G", "D", "rollout_policy"):
+        wa, wb = load_file(a / f"{name}.safetensors"), load_file(b / f"{name}.safetensors")
+        assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa), name
