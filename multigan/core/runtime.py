@@ -133,8 +133,13 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 
 def _destroy_process_group() -> None:
+    # Ranks leave together: a gloo rank tearing down while a peer still holds its connections can
+    # abort ("terminate called without an active exception").
     if dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 def launched_by_torchrun() -> bool:
@@ -158,10 +163,10 @@ def setup_runtime(device: str = "auto", precision: str = "auto", *, deterministi
     if launched_by_torchrun() and not dist.is_initialized():
         backend = "nccl" if dev.type == "cuda" else "gloo"
         kwargs: dict = {"device_id": dev} if dev.type == "cuda" else {}
-        if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True":
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True" and attempt != "0":
             # torchrun's agent keeps one store across restarts; without a per-attempt prefix a restarted
             # gloo group finds the dead workers' addresses there and fails to connect.
-            attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
             store = dist.TCPStore(
                 os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world_size, is_master=False,
                 timeout=timedelta(minutes=10),

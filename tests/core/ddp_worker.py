@@ -66,6 +66,8 @@ def main() -> None:
     if rt.is_main:
         (out / f"report_{mode}.json").parent.mkdir(parents=True, exist_ok=True)
         (out / f"report_{mode}.json").write_text(json.dumps(report))
+    dist.barrier()
+    dist.destroy_process_group()
 
 
 if __name__ == "__main__":
