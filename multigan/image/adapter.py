@@ -43,8 +43,8 @@ class ImageDataConfig:
 @dataclass
 class ImageModelConfig:
     z_dim: int = 64
-    g_width: int = 32  # channels of G's last block; doubles per block towards 4x4
-    d_width: int = 32
+    g_width: int = 16  # channels of G's last block; doubles per block towards 4x4
+    d_width: int = 16  # channels of D's first block; doubles per block towards 4x4
     g_norm: str = "batch"  # batch | layer | none
     d_norm: str = "none"  # batch | layer | none
     spectral_norm: bool = True  # on D
@@ -67,7 +67,11 @@ class ImageConfig(RunConfig):
     data: ImageDataConfig = field(default_factory=ImageDataConfig)
     model: ImageModelConfig = field(default_factory=ImageModelConfig)
     train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(steps=3000, batch_size=64, sample_every=500, checkpoint_every=500)
+        # Sized for about 10 minutes on 2 CPU cores (docs/IMAGE.md). The EMA's half-life (~140 steps at
+        # 0.995) must be short next to the run, or the samples still hold the random initial weights.
+        default_factory=lambda: TrainConfig(
+            steps=2000, batch_size=64, ema_decay=0.995, sample_every=500, checkpoint_every=500
+        )
     )
     loss: LossConfig = field(default_factory=LossConfig)
 

@@ -105,7 +105,10 @@ def load_torchvision(name: str, root: str, size: int, channels: int) -> TensorIm
     if cls is None:
         raise MultiganError(f"data.path: torchvision has no dataset {name!r}")
     try:
-        ds = cls(root=root, train=True, download=True)
+        try:
+            ds = cls(root=root, train=True, download=True)  # MNIST, FashionMNIST, CIFAR10, CIFAR100, ...
+        except TypeError:  # SVHN, STL10, CelebA, Flowers102, ... name their training split instead
+            ds = cls(root=root, split="train", download=True)
     except Exception as err:  # network or disk trouble: one line for the user
         raise MultiganError(f"data.path: could not load torchvision {name}: {err}") from None
     mode = {1: "L", 3: "RGB"}[channels]
@@ -114,7 +117,8 @@ def load_torchvision(name: str, root: str, size: int, channels: int) -> TensorIm
         img = img.convert(mode).resize((size, size), Image.Resampling.BICUBIC)
         arr = np.asarray(img, dtype=np.uint8)
         images.append(arr[:, :, None] if arr.ndim == 2 else arr)
-        labels.append(int(label))
+        # A class index when the target is one; attribute vectors and the like make a single class.
+        labels.append(int(label) if np.ndim(label) == 0 and not isinstance(label, str) else 0)
     tensor = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
     names = list(getattr(ds, "classes", [])) or [str(i) for i in range(max(labels) + 1)]
     return TensorImages(tensor, torch.tensor(labels), names)

@@ -46,3 +46,45 @@ def test_empty_or_missing_folder(tmp_path):
         load_image_folder(tmp_path, 16)
     with pytest.raises(MultiganError, match="not a folder"):
         load_image_folder(tmp_path / "nope", 16)
+
+
+class _FakeSplitDataset:
+    """Stands in for a torchvision dataset that takes split= (like SVHN) and yields (PIL image, target)."""
+
+    def __init__(self, root, split, download):
+        assert split == "train" and download
+        self.items = [(Image.fromarray(np.full((12, 12, 3), 40 * i, np.uint8)), i % 2) for i in range(4)]
+        self.classes = ["even", "odd"]
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, index):
+        return self.items[index]
+
+
+class _FakeAttributeDataset(_FakeSplitDataset):
+    def __getitem__(self, index):
+        image, _ = self.items[index]
+        return image, torch.tensor([1, 0, 1])  # a vector of attributes, like CelebA's default target
+
+
+def test_torchvision_dataset_with_a_split_argument(monkeypatch, tmp_path):
+    import torchvision
+
+    from multigan.image.data import load_torchvision
+
+    monkeypatch.setattr(torchvision.datasets, "FakeSplit", _FakeSplitDataset, raising=False)
+    data = load_torchvision("FakeSplit", str(tmp_path), 16, 3)
+    assert data.images.shape == (4, 3, 16, 16) and data.labels.tolist() == [0, 1, 0, 1]
+    assert data.class_names == ["even", "odd"]
+    monkeypatch.setattr(torchvision.datasets, "FakeAttributes", _FakeAttributeDataset, raising=False)
+    data = load_torchvision("FakeAttributes", str(tmp_path), 16, 1)
+    assert data.images.shape == (4, 1, 16, 16) and data.labels.tolist() == [0, 0, 0, 0]
+
+
+def test_unknown_torchvision_dataset_is_one_line(tmp_path):
+    from multigan.image.data import load_torchvision
+
+    with pytest.raises(MultiganError, match="torchvision has no dataset 'NoSuchSet'"):
+        load_torchvision("NoSuchSet", str(tmp_path), 16, 3)
