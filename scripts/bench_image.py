@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from multigan.core.config import LOSS_KINDS, load_config  # noqa: E402
+from multigan.core.logging import cpu_model, load_average  # noqa: E402
 from multigan.core.trainer import Trainer  # noqa: E402
 from multigan.image.adapter import ImageAdapter, ImageConfig, load_images  # noqa: E402
 from multigan.image.data import TensorImages  # noqa: E402
@@ -256,23 +257,6 @@ def bench_quality(
 
 
 # ----------------------------------------------------------------------------- machine + report
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine() -> dict[str, str]:

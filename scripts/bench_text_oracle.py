@@ -47,6 +47,7 @@ sys.path.insert(0, str(REPO))
 
 from multigan.core.config import load_config  # noqa: E402
 from multigan.core.errors import MultiganError  # noqa: E402
+from multigan.core.logging import cpu_model  # noqa: E402
 from multigan.core.trainer import Trainer  # noqa: E402
 from multigan.metrics.text import nll  # noqa: E402
 from multigan.text.adapter import TextAdapter, TextConfig  # noqa: E402
@@ -72,14 +73,7 @@ MINI = [
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     text = f"{cpu}, {cores} cores, torch threads {torch.get_num_threads()}"
     if torch.cuda.is_available():

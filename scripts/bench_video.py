@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 import multigan  # noqa: E402
 from multigan.core.config import load_config  # noqa: E402
+from multigan.core.logging import cpu_model, load_average  # noqa: E402
 from multigan.core.trainer import Trainer  # noqa: E402
 from multigan.metrics.image import digit_classifier, frechet_distance  # noqa: E402
 from multigan.metrics.video import grad_ratio, per_frame, sharpness, summarize  # noqa: E402
@@ -53,19 +54,9 @@ SECTION = "## Video"
 # ------------------------------------------------------------------------------------ machine
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine() -> list[str]:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    load = load_average()
     return [
         f"- CPU: {cpu_model()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}; GPU: {gpu}",
         f"- load average at the start (1, 5, 15 min): {load}",
