@@ -1,41 +1,115 @@
 """Checkpoints: weights in safetensors, everything else in a `weights_only`-loadable state file.
 
 A checkpoint is a folder `checkpoints/step_XXXXXXXX/` holding one `<name>.safetensors` per network
-(G, D, G_ema) and `state.pt` (optimizers, schedulers, scaler, counters, data position, RNG states).
-It is written under a temporary name and renamed, so a crash mid-save leaves earlier ones intact;
-a folder only counts once it has its final name.
+(G, D, G_ema, ...), `state.pt` (optimizers, schedulers, scaler, counters, data position, RNG states)
+and `manifest.json` (each file's size and sha256), written last.
+
+Writing: the files go into a temporary folder and are fsynced, the manifest is written and fsynced,
+then the folder is renamed to its final name and the parent fsynced. A crash mid-save leaves the
+earlier checkpoints as they were; a folder only counts once it has its final name.
+
+Reading: `latest_checkpoint` verifies each candidate against its manifest, newest first, and passes
+over a damaged one (missing, truncated or altered file, no manifest) with a one-line warning that
+names it and what is wrong. Damaged checkpoints are never deleted: pruning removes only intact
+ones, and a damaged folder in the way of a new save is renamed aside.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import pickle
 import random
+import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 from torch import nn
 
-from multigan.core.errors import MultiganError
+from multigan.core.errors import MultiganError, warn
 
 PREFIX = "step_"
 STATE_FILE = "state.pt"
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
+_NAME = re.compile(rf"^{PREFIX}(\d+)$")
 
 
 def checkpoint_dirs(root: Path) -> list[Path]:
-    """Complete checkpoints under `root`, oldest first."""
+    """Every checkpoint folder with a final name under `root`, intact or not, oldest first."""
     if not root.is_dir():
         return []
-    found = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(PREFIX) and (p / STATE_FILE).is_file()]
+    found = [p for p in root.iterdir() if p.is_dir() and _NAME.match(p.name)]
     return sorted(found, key=lambda p: int(p.name[len(PREFIX) :]))
 
 
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def damage(path: Path, *, checksums: bool = True) -> str | None:
+    """What is wrong with the checkpoint at `path`, or None when it matches its manifest."""
+    manifest_file = path / MANIFEST
+    if not manifest_file.is_file():
+        return f"no {MANIFEST} (the save did not finish, or an older multigan wrote it)"
+    try:
+        manifest = json.loads(manifest_file.read_text())
+        files = manifest["files"]
+        if not isinstance(files, dict) or STATE_FILE not in files:
+            raise ValueError
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{MANIFEST} is unreadable"
+    for name, entry in files.items():
+        file = path / name
+        if not file.is_file():
+            return f"{name} is missing"
+        size = file.stat().st_size
+        if size != entry.get("size"):
+            return f"{name} is {size} bytes, the manifest says {entry.get('size')}"
+        if checksums and _sha256(file) != entry.get("sha256"):
+            return f"{name} does not match its sha256 in the manifest"
+    return None
+
+
+def intact_checkpoints(root: Path) -> Iterator[Path]:
+    """Checkpoints that match their manifests, newest first; each damaged one passed over is named
+    in a one-line warning."""
+    for path in reversed(checkpoint_dirs(root)):
+        problem = damage(path)
+        if problem is None:
+            yield path
+        else:
+            warn(f"passing over damaged checkpoint {path}: {problem}")
+
+
 def latest_checkpoint(root: Path) -> Path | None:
-    found = checkpoint_dirs(root)
-    return found[-1] if found else None
+    """The newest intact checkpoint under `root`, or None."""
+    return next(intact_checkpoints(root), None)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _set_aside(folder: Path) -> Path:
+    """Rename a (damaged) folder out of the way instead of deleting it."""
+    n = 0
+    while (aside := folder.with_name(f"{folder.name}.damaged{'' if n == 0 else f'-{n}'}")).exists():
+        n += 1
+    os.replace(folder, aside)
+    return aside
 
 
 def save_checkpoint(
@@ -50,11 +124,25 @@ def save_checkpoint(
     for name, module in modules.items():
         save_model(module, str(tmp / f"{name}.safetensors"))
     torch.save(state, tmp / STATE_FILE)
+    files = {}
+    for file in sorted(tmp.iterdir()):
+        _fsync(file)
+        files[file.name] = {"size": file.stat().st_size, "sha256": _sha256(file)}
+    manifest = {"format": MANIFEST_FORMAT, "step": step, "files": files}
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+    _fsync(tmp / MANIFEST)
+    _fsync(tmp)
     if final.exists():
-        shutil.rmtree(final)
+        if damage(final, checksums=False) is None:
+            shutil.rmtree(final)
+        else:
+            warn(f"kept damaged checkpoint {final} as {_set_aside(final).name}")
     os.replace(tmp, final)
-    for old in checkpoint_dirs(root)[:-keep] if keep > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
+    _fsync(root)
+    if keep > 0:
+        intact = [p for p in checkpoint_dirs(root) if damage(p, checksums=False) is None]
+        for old in intact[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
     return final
 
 
@@ -65,6 +153,8 @@ def load_weights(path: Path, modules: dict[str, nn.Module]) -> None:
             raise MultiganError(f"checkpoint {path} has no weights for {name}")
         try:
             missing, unexpected = load_model(module, str(file), strict=False)
+        except SafetensorError as err:
+            raise MultiganError(f"cannot read {file}: {str(err).splitlines()[0]}") from None
         except RuntimeError as err:  # shape mismatches
             first = str(err).splitlines()[-1].strip()
             raise MultiganError(f"checkpoint {file} does not match the model ({first})") from None
@@ -75,8 +165,24 @@ def load_weights(path: Path, modules: dict[str, nn.Module]) -> None:
             )
 
 
+_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
 def load_state(path: Path) -> dict[str, Any]:
-    return torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
+    """The state file, read with `weights_only=True`. One that asks for anything else (a pickled
+    object or function: a multigan checkpoint never holds one) is refused, naming what it asked for."""
+    file = path / STATE_FILE
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = _GLOBAL.search(str(err))
+        asked = f"the global {found.group(1)}" if found else "an object that is not plain tensors and numbers"
+        raise MultiganError(
+            f"refusing to load {file}: it asks for {asked}, which a multigan checkpoint never holds; "
+            "it was not written by multigan or has been tampered with"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise MultiganError(f"cannot read {file}: {str(err).splitlines()[0]}") from None
 
 
 def rng_state() -> dict[str, Any]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -117,7 +118,12 @@ def load_config(cls: type[T], config_file: str | Path | None = None, overrides: 
             path = Path(config_file)
             if not path.is_file():
                 raise ConfigError(f"config file not found: {path}")
-            loaded = OmegaConf.load(path)
+            try:
+                loaded = OmegaConf.load(path)
+            except (yaml.YAMLError, UnicodeDecodeError) as err:
+                where = getattr(err, "problem_mark", None)
+                at = f" (line {where.line + 1})" if where is not None else ""
+                raise ConfigError(f"{path}: not a YAML file{at}") from None
             if loaded is not None and not OmegaConf.is_dict(loaded):
                 raise ConfigError(f"{path}: a config file must hold a mapping of keys")
             merged = OmegaConf.merge(merged, loaded or {})

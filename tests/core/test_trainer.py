@@ -1,4 +1,5 @@
 import os
+import shutil
 import signal
 
 import pytest
@@ -105,3 +106,36 @@ def test_channels_last_touches_only_4d_weights():
     channels_last_(net)
     assert net[1].weight.is_contiguous(memory_format=torch.channels_last)
     assert net[0].weight.is_contiguous() and net[2].weight.is_contiguous()
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda p: (p / "G.safetensors").write_bytes((p / "G.safetensors").read_bytes()[:100]),
+        lambda p: (p / "state.pt").write_bytes(b""),
+        lambda p: (p / "D.safetensors").unlink(),
+    ],
+    ids=["truncated-weights", "empty-state", "missing-file"],
+)
+def test_training_continues_from_the_newest_intact_checkpoint(tmp_path, capsys, spoil):
+    """Damage the newest checkpoint: the next run warns, resumes from the one before and ends with
+    exactly the weights of a run resumed normally from that one."""
+    for run in ("damaged", "normal"):
+        cfg = _cfg(tmp_path / run, "train.steps=4", "train.checkpoint_every=2")
+        Trainer(ToyAdapter(cfg), cfg).fit()
+    spoil(tmp_path / "damaged" / "checkpoints" / "step_00000004")
+    shutil.rmtree(tmp_path / "normal" / "checkpoints" / "step_00000004")
+    capsys.readouterr()
+    finished = {}
+    for run in ("damaged", "normal"):
+        cfg = _cfg(tmp_path / run, "train.steps=8", "train.checkpoint_every=2")
+        trainer = Trainer(ToyAdapter(cfg), cfg)
+        result = trainer.fit()
+        assert result.resumed_from is not None and result.resumed_from.name == "step_00000002"
+        finished[run] = _weights(trainer)
+    err = capsys.readouterr().err
+    assert err.count("warning: passing over damaged checkpoint") == 1 and "step_00000004" in err
+    assert finished["damaged"].keys() == finished["normal"].keys()
+    for key in finished["normal"]:
+        assert torch.equal(finished["damaged"][key], finished["normal"][key]), key
+    assert (tmp_path / "damaged" / "checkpoints" / "step_00000004.damaged").is_dir()  # kept, set aside
