@@ -1,7 +1,7 @@
 """Text GAN recipe: SeqGAN with an LSTM or a transformers causal LM.
 
 python -m multigan.recipes.text [train] [--config FILE.yaml] [key=value ...]
-python -m multigan.recipes.text generate --run RUN_DIR --prompt TEXT --max-new-tokens N
+python -m multigan.recipes.text generate --run RUN_DIR --prompt TEXT --max-new-tokens N [--min-new-tokens M]
                                          [--temperature T] [--top-k K] [--top-p P] [--num-samples N] [--seed S]
 python -m multigan.recipes.text evaluate --run RUN_DIR [--num-samples N] [--oracle-samples N] [--unit token|word|char]
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from multigan.core.cli import Command, load_run_config, load_trained_generator, run_recipe
-from multigan.core.errors import MultiganError
+from multigan.core.errors import MultiganError, warn
 from multigan.core.runtime import resolve_device, setup_runtime
 from multigan.core.trainer import Trainer
 from multigan.metrics import text as metrics
@@ -68,7 +68,19 @@ def _load(run: str, device: str, *, load_data: bool) -> tuple[TextConfig, TextAd
 def add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="a run directory written by train")
     p.add_argument("--prompt", default="", help="text to continue (oracle runs: token ids separated by spaces)")
-    p.add_argument("--max-new-tokens", type=int, default=32)
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=32,
+        help="at most this many tokens after the prompt (default 32); a sample ends early where the model "
+        "draws its end-of-text token, so it can be shorter",
+    )
+    p.add_argument(
+        "--min-new-tokens",
+        type=int,
+        default=0,
+        help="the end-of-text token is not drawn before this many new tokens (default 0)",
+    )
     p.add_argument("--temperature", type=float, default=1.0, help="0: greedy")
     p.add_argument("--top-k", type=int, default=0, help="0: off")
     p.add_argument("--top-p", type=float, default=1.0, help="1: off")
@@ -90,9 +102,16 @@ def _prompt_ids(adapter: TextAdapter, prompt: str) -> list[int]:
 
 
 @torch.no_grad()
-def generate_text(adapter: TextAdapter, G: TextGenerator, prompt: str, args: argparse.Namespace) -> list[str]:
+def check_generate_args(args: argparse.Namespace) -> None:
     if args.max_new_tokens < 1 or args.num_samples < 1:
         raise MultiganError("--max-new-tokens and --num-samples must be at least 1")
+    if not 0 <= args.min_new_tokens <= args.max_new_tokens:
+        raise MultiganError("--min-new-tokens must be between 0 and --max-new-tokens")
+    SamplingConfig(args.temperature, args.top_k, args.top_p)  # a bad value is a one-line error
+
+
+def generate_text(adapter: TextAdapter, G: TextGenerator, prompt: str, args: argparse.Namespace) -> list[str]:
+    check_generate_args(args)
     sampling = SamplingConfig(args.temperature, args.top_k, args.top_p, adapter.cfg.seqgan.sampler)
     ids = _prompt_ids(adapter, prompt)
     if isinstance(G, HFGenerator):
@@ -105,7 +124,14 @@ def generate_text(adapter: TextAdapter, G: TextGenerator, prompt: str, args: arg
     device = next(G.parameters()).device
     rng = torch.Generator(device).manual_seed(args.seed)
     prompt_ids = torch.tensor(ids, dtype=torch.long) if ids else None
-    new = G.sample(args.num_samples, args.max_new_tokens, sampling=sampling, rng=rng, prompt=prompt_ids).cpu()
+    new = G.sample(
+        args.num_samples,
+        args.max_new_tokens,
+        sampling=sampling,
+        rng=rng,
+        prompt=prompt_ids,
+        min_tokens=args.min_new_tokens,
+    ).cpu()
     out = []
     for row in new.tolist():
         if adapter.tokenizer is None:
@@ -117,11 +143,19 @@ def generate_text(adapter: TextAdapter, G: TextGenerator, prompt: str, args: arg
 
 
 def generate(args: argparse.Namespace) -> None:
+    check_generate_args(args)
     _, adapter, G = _load(args.run, args.device, load_data=False)
+    ended_at_once = 0
     for i, text in enumerate(generate_text(adapter, G, args.prompt, args)):
         if args.num_samples > 1:
             print(f"--- sample {i + 1}")
         print(text)
+        ended_at_once += text == args.prompt
+    if ended_at_once:
+        warn(
+            f"{ended_at_once} sample(s) ended at once (the model drew its end-of-text token first); "
+            "--min-new-tokens N makes it write at least N tokens"
+        )
 
 
 def add_evaluate_args(p: argparse.ArgumentParser) -> None:
@@ -181,6 +215,8 @@ def evaluate_run(
 
 
 def evaluate(args: argparse.Namespace) -> None:
+    if args.num_samples < 2 or args.oracle_samples < 1:
+        raise MultiganError("--num-samples must be at least 2 and --oracle-samples at least 1")
     _, adapter, G = _load(args.run, args.device, load_data=True)
     report = evaluate_run(
         adapter, G, num_samples=args.num_samples, oracle_samples=args.oracle_samples, unit=args.unit, seed=args.seed

@@ -294,9 +294,10 @@ class TextAdapter:
     def build_generator(self) -> TextGenerator:
         m = self.cfg.model
         if m.generator == "lstm":
-            return LSTMGenerator(
+            lstm = LSTMGenerator(
                 self.vocab_size, m.embed_dim, m.hidden_dim, bos_id=self.bos_id, eos_id=self.eos_id, init_std=m.init_std
             )
+            return self._constrained(lstm)
         if m.pretrained:
             G = HFGenerator.from_pretrained(m.pretrained, bos_id=self.bos_id, eos_id=self.eos_id)
         else:
@@ -308,6 +309,12 @@ class TextAdapter:
         )
         if positions and positions < self.cfg.data.seq_len + 1:
             raise ConfigError(f"data.seq_len: {self.cfg.data.seq_len} + BOS exceeds the model's {positions} positions")
+        return self._constrained(G)
+
+    def _constrained(self, G: TextGenerator) -> TextGenerator:
+        """With a byte-level tokenizer, G samples only tokens that keep the text valid UTF-8."""
+        if self.tokenizer is not None:
+            G.constrain_to(self.tokenizer.constraint(G.vocab_size))
         return G
 
     def build_models(self) -> tuple[nn.Module, nn.Module]:

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from multigan.core.errors import ConfigError
+from multigan.text.utf8 import Utf8Constraint
 
 State = tuple[torch.Tensor, ...]
 SAMPLERS = ("icdf", "gumbel", "multinomial")
@@ -122,6 +123,11 @@ class TextGenerator(nn.Module):
     vocab_size: int
     bos_id: int
     eos_id: int | None
+    char_constraint: Utf8Constraint | None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.char_constraint = None
 
     # -- to implement ------------------------------------------------------------------------------
     def begin(self, batch_size: int) -> tuple[torch.Tensor, State]:
@@ -174,6 +180,14 @@ class TextGenerator(nn.Module):
         logits_all, states = self.trajectory(tokens)
         return logits_all[:, -1], self.prefix_state(states, tokens.shape[1])
 
+    def constrain_to(self, constraint: Utf8Constraint | None) -> None:
+        """Sample only tokens that keep the text valid UTF-8 (multigan.text.utf8); None: any token."""
+        self.char_constraint = constraint
+
+    def char_states(self, tokens: torch.Tensor) -> torch.Tensor | None:
+        """The UTF-8 decoder state after each prefix of `tokens` [B, L] -> [B, L + 1] (None: unconstrained)."""
+        return None if self.char_constraint is None else self.char_constraint.states(tokens)
+
     @torch.no_grad()
     def continue_from(
         self,
@@ -184,19 +198,34 @@ class TextGenerator(nn.Module):
         sampling: SamplingConfig = DEFAULT_SAMPLING,
         rng: torch.Generator | None = None,
         finished: torch.Tensor | None = None,
+        char_state: torch.Tensor | None = None,
+        min_tokens: int = 0,
     ) -> tuple[torch.Tensor, torch.Tensor, State]:
         """Sample `steps` tokens from (logits, state). Rows that have emitted EOS keep emitting EOS.
 
+        With a UTF-8 constraint only tokens that can continue the current character are drawn;
+        `char_state` [B] is the decoder state the rows are in (None: between characters). EOS is
+        not drawn in the first `min_tokens` steps.
+
         Returns (tokens [B, steps], logits after the last token, state after the last token).
         """
+        constraint = self.char_constraint
+        if constraint is not None and char_state is None:
+            char_state = constraint.start(logits.shape[0], logits.device)
         out = []
         for i in range(steps):
+            if constraint is not None:
+                logits = constraint.mask(logits, char_state)
+            if i < min_tokens and self.eos_id is not None:
+                logits = logits.index_fill(-1, torch.tensor([self.eos_id], device=logits.device), float("-inf"))
             token = draw(logits, sampling, rng)
             if self.eos_id is not None:
                 if finished is None:
                     finished = torch.zeros_like(token, dtype=torch.bool)
                 token = torch.where(finished, torch.full_like(token, self.eos_id), token)
                 finished = finished | (token == self.eos_id)
+            if constraint is not None:
+                char_state = constraint.step(char_state, token)
             out.append(token)
             if i < steps - 1:
                 logits, state = self.advance(token, state)
@@ -211,9 +240,11 @@ class TextGenerator(nn.Module):
         sampling: SamplingConfig = DEFAULT_SAMPLING,
         rng: torch.Generator | None = None,
         prompt: torch.Tensor | None = None,
+        min_tokens: int = 0,
     ) -> torch.Tensor:
         """`n` sequences of `length` new tokens [n, length]. With a prompt [P] or [1, P] the prompt
-        is run once and its state expanded across the n samples."""
+        is run once and its state expanded across the n samples. A prompt ends between characters
+        (it is whole text), so the new tokens start a character. EOS is not drawn before `min_tokens`."""
         if prompt is None:
             logits, state = self.begin(n)
         else:
@@ -221,7 +252,7 @@ class TextGenerator(nn.Module):
             logits, state = self.prefix(prompt)
             index = torch.zeros(n, dtype=torch.long, device=logits.device)
             logits, state = logits[index], self.select_state(state, index)
-        tokens, _, _ = self.continue_from(logits, state, length, sampling=sampling, rng=rng)
+        tokens, _, _ = self.continue_from(logits, state, length, sampling=sampling, rng=rng, min_tokens=min_tokens)
         return tokens
 
 

@@ -74,35 +74,52 @@ def _mc_rewards_chunk(
     """Rewards [B, T - 1] for prefix lengths 1..T-1."""
     B, T = tokens.shape
     logits_all, states = policy.trajectory(tokens[:, : T - 1])  # rows t = 0..T-1
+    char_states = policy.char_states(tokens)  # UTF-8 decoder state after each prefix (None: unconstrained)
+    constraint = policy.char_constraint
     expand = torch.arange(B, device=tokens.device).repeat_interleave(n)  # rows ordered (b, rollout)
     eos = policy.eos_id
-    rows = state = finished = last_token = None
+    rows = state = finished = last_token = chars = None
     for j in range(1, T):
         # the N copies of each length-j prefix join; rows already in flight consume their token j-1
         new_rows = tokens[expand].clone()
         new_state = policy.select_state(policy.prefix_state(states, j), expand)
         new_finished = (new_rows[:, :j] == eos).any(1) if eos is not None else None
+        new_chars = char_states[expand, j] if char_states is not None else None
         # draws: rows in flight first, then the newcomers (no [rows, V] concatenation)
         drawn = []
         if rows is not None:
             logits, state = policy.advance(last_token, state)
-            drawn.append(policy.continue_from(logits, state, 1, sampling=sampling, rng=rng, finished=finished)[0])
+            drawn.append(
+                policy.continue_from(logits, state, 1, sampling=sampling, rng=rng, finished=finished, char_state=chars)[
+                    0
+                ]
+            )
         drawn.append(
             policy.continue_from(
-                logits_all[expand, j], new_state, 1, sampling=sampling, rng=rng, finished=new_finished
+                logits_all[expand, j],
+                new_state,
+                1,
+                sampling=sampling,
+                rng=rng,
+                finished=new_finished,
+                char_state=new_chars,
             )[0]
         )
         if rows is None:
-            rows, state, finished = new_rows, new_state, new_finished
+            rows, state, finished, chars = new_rows, new_state, new_finished, new_chars
         else:
             rows = torch.cat([rows, new_rows])
             state = policy.cat_states([state, new_state])
             if eos is not None:
                 finished = torch.cat([finished, new_finished])
+            if chars is not None:
+                chars = torch.cat([chars, new_chars])
         last_token = torch.cat(drawn)[:, 0]
         rows[:, j] = last_token
         if eos is not None:
             finished = finished | (last_token == eos)
+        if constraint is not None:
+            chars = constraint.step(chars, last_token)
     # rows: group of prefix length t = 1..T-1, each B * n rows ordered (b, rollout)
     scores = score_in_chunks(score_fn, rows, max_rows).float()
     return scores.view(T - 1, B, n).mean(-1).transpose(0, 1)
@@ -121,12 +138,16 @@ def mc_rewards_loop(
     """The per-rollout, per-prefix loop of the public implementations (same rewards in expectation)."""
     B, T = tokens.shape
     rewards = torch.zeros(B, T, device=tokens.device)
+    char_states = policy.char_states(tokens)
     for _ in range(num_rollouts):
         for t in range(1, T):
             prefix = tokens[:, :t]
             logits, state = policy.prefix(prefix)
             finished = (prefix == policy.eos_id).any(1) if policy.eos_id is not None else None
-            completion, _, _ = policy.continue_from(logits, state, T - t, sampling=sampling, rng=rng, finished=finished)
+            chars = char_states[:, t] if char_states is not None else None
+            completion, _, _ = policy.continue_from(
+                logits, state, T - t, sampling=sampling, rng=rng, finished=finished, char_state=chars
+            )
             rewards[:, t - 1] += score_fn(torch.cat([prefix, completion], 1)).float()
         rewards[:, T - 1] += score_fn(tokens).float()
     return rewards / num_rollouts

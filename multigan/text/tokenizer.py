@@ -10,10 +10,12 @@ generator was trained after, so `pipeline("text-generation")` sees prompts as in
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable
 from pathlib import Path
 
 from multigan.core.errors import ConfigError
+from multigan.text.utf8 import Utf8Constraint, token_bytes
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = [PAD, BOS, EOS, UNK]
@@ -25,6 +27,7 @@ class TextTokenizer:
 
     def __init__(self, hf) -> None:
         self.hf = hf
+        self.pieces = token_bytes(hf)  # each token's bytes for a byte-level tokenizer, else None
         eos = hf.eos_token_id
         if eos is None:
             raise ConfigError("the tokenizer has no EOS token")
@@ -40,13 +43,22 @@ class TextTokenizer:
         return self.hf.encode(text, add_special_tokens=False)
 
     def decode(self, ids: Iterable[int]) -> str:
-        """Text of `ids`, stopping at the first EOS; special tokens are dropped."""
+        """Text of `ids`, stopping at the first EOS; special tokens are dropped. Byte-level tokens are
+        joined as bytes and decoded as UTF-8, leaving out a last character cut short by a length
+        limit (sampling keeps every other character whole: multigan.text.utf8)."""
         out = []
         for i in ids:
             if i == self.eos_id:
                 break
             out.append(int(i))
-        return self.hf.decode(out, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        if self.pieces is None:
+            return self.hf.decode(out, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        data = b"".join(self.pieces[i] or b"" for i in out if i < len(self.pieces))
+        return codecs.getincrementaldecoder("utf-8")("replace").decode(data, final=False)
+
+    def constraint(self, vocab_size: int) -> Utf8Constraint | None:
+        """What keeps a generator's samples valid UTF-8 (None: a character tokenizer needs nothing)."""
+        return Utf8Constraint.for_tokenizer(self.hf, vocab_size)
 
     def save(self, directory: Path) -> None:
         self.hf.save_pretrained(str(directory))
