@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from multigan.core.errors import MultiganError
+from multigan.core.errors import MultiganError, warn_skipped
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -67,6 +67,14 @@ def _load_one(path: Path, size: int, mode: str) -> np.ndarray:
     return arr[:, :, None] if arr.ndim == 2 else arr
 
 
+def _why_unreadable(err: Exception) -> str:
+    if isinstance(err, UnidentifiedImageError):
+        return "not an image Pillow can decode"
+    if isinstance(err, Image.DecompressionBombWarning | Image.DecompressionBombError):
+        return "too many pixels (Pillow's decompression-bomb limit)"
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
 def load_image_folder(root: str | Path, size: int, channels: int = 3) -> TensorImages:
     """Every image under `root` (recursive), centre-cropped and resized; labels from the first-level
     sub-folder names (ImageFolder's convention; one class when the images sit directly in `root`).
@@ -81,20 +89,20 @@ def load_image_folder(root: str | Path, size: int, channels: int = 3) -> TensorI
     class_names = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
     class_index = {name: i for i, name in enumerate(class_names)}
     mode = {1: "L", 3: "RGB"}[channels]
-    images, labels, skipped = [], [], 0
+    images, labels, skipped = [], [], []
     for path in tqdm(files, desc="reading images", unit="img", disable=None, leave=False):
         try:
             images.append(_load_one(path, size, mode))
         except (OSError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
-            skipped += 1
-            warnings.warn(f"skipped {path}: {type(err).__name__}: {err}", stacklevel=2)
+            skipped.append((str(path), _why_unreadable(err)))
             continue
         parts = path.relative_to(root).parts
         labels.append(class_index[parts[0]] if len(parts) > 1 else 0)
+    warn_skipped(skipped, "images")
     if not images:
         raise MultiganError(f"data.path: none of the {len(files)} images under {root} could be decoded")
     tensor = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
-    return TensorImages(tensor, torch.tensor(labels), class_names or ["all"], skipped)
+    return TensorImages(tensor, torch.tensor(labels), class_names or ["all"], len(skipped))
 
 
 def load_torchvision(name: str, root: str, size: int, channels: int) -> TensorImages:

@@ -53,9 +53,9 @@ def add_generate_args(p: argparse.ArgumentParser) -> None:
 
 
 def generate(args: argparse.Namespace) -> None:
-    cfg, adapter, G = _load(args.run, args.device)
     if args.num < 1:
         raise MultiganError("--num must be at least 1")
+    cfg, adapter, G = _load(args.run, args.device)
     if args.interpolate:
         images = adapter.interpolate(G, args.num, seed=args.seed, condition=args.class_index)
         nrow = args.num
@@ -81,6 +81,8 @@ def add_evaluate_args(p: argparse.ArgumentParser) -> None:
 def evaluate(args: argparse.Namespace) -> None:
     from multigan.metrics.image import evaluate_generator
 
+    if args.num < 2:
+        raise MultiganError("--num must be at least 2")
     cfg, adapter, G = _load(args.run, args.device)
     report = evaluate_generator(adapter, G, num_fake=args.num, seed=args.seed, inception=args.inception)
     for line in report.lines():

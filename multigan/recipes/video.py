@@ -94,7 +94,9 @@ def load_image_frame(path: str, size: int, channels: int) -> torch.Tensor:
             left, top = (w - size) // 2, (h - size) // 2
             im = im.crop((left, top, left + size, top + size))
             arr = torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(size, size, channels)
-    except (OSError, UnidentifiedImageError, ValueError) as err:
+    except UnidentifiedImageError:
+        raise MultiganError(f"cannot read seed frame {path!r}: not an image Pillow can decode") from None
+    except (OSError, ValueError) as err:
         raise MultiganError(f"cannot read seed frame {path!r}: {str(err).splitlines()[0]}") from None
     return frames_unit(arr[None])[0]
 
@@ -162,6 +164,11 @@ def add_evaluate_args(p: argparse.ArgumentParser) -> None:
 
 
 def evaluate(args: argparse.Namespace) -> None:
+    for flag in ("context", "predict", "samples", "batch_size"):
+        if getattr(args, flag) < 1:
+            raise MultiganError(f"--{flag.replace('_', '-')} must be at least 1")
+    if args.max_clips < 0:
+        raise MultiganError("--max-clips must be 0 (all) or more")
     cfg, adapter, G = _load(args.run, args.device)
     if args.data:
         cfg.data.channels = adapter.channels  # the model's, whatever the folder holds

@@ -1,7 +1,8 @@
 """Text data: a UTF-8 file or folder (any language), or the embedded default, as fixed-length token rows.
 
 - `read_corpus(path)`: a file, or every file under a folder (sorted, recursive, hidden files
-  skipped). A file that is not valid UTF-8 is skipped with a warning and counted.
+  skipped). A file that is not valid UTF-8 is skipped with a warning and counted,
+  and so is a binary file that happens to decode (it holds NUL bytes).
 - `split_examples(text, unit)`: "sentence" joins hard-wrapped lines within a paragraph and splits
   after . ! ? (followed by a space) and after 。！？ (Chinese, Japanese: no space); "line" keeps every
   non-empty line as one example.
@@ -17,14 +18,13 @@ from __future__ import annotations
 
 import random
 import re
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from multigan.core.errors import MultiganError
+from multigan.core.errors import MultiganError, warn_skipped
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 _CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
@@ -49,13 +49,17 @@ def read_corpus(path: str | Path) -> Corpus:
         )
     else:
         raise MultiganError(f"data.path: {path} is neither a file nor a folder")
-    texts, skipped = [], []
+    texts, skipped, reasons = [], [], []
     for f in files:
         try:
-            texts.append(f.read_text(encoding="utf-8"))
+            text = f.read_text(encoding="utf-8")
+            if "\x00" in text:
+                raise UnicodeDecodeError("utf-8", b"\x00", 0, 1, "a NUL byte")
+            texts.append(text)
         except (UnicodeDecodeError, OSError) as err:
             skipped.append(str(f))
-            warnings.warn(f"skipping {f}: not readable as UTF-8 ({type(err).__name__})", stacklevel=2)
+            reasons.append((str(f), "not UTF-8 text" if isinstance(err, UnicodeDecodeError) else str(err)))
+    warn_skipped(reasons)
     if not texts:
         raise MultiganError(f"data.path: no readable UTF-8 text under {path} ({len(skipped)} files skipped)")
     return Corpus(texts, len(files), skipped)

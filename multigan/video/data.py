@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import warnings
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from multigan.core.errors import MultiganError
+from multigan.core.errors import MultiganError, warn, warn_skipped
 from multigan.io.video import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, VideoDecodeError, probe, read_video, write_video
 
 INDEX_VERSION = 1
@@ -101,13 +101,11 @@ class VideoClips(Dataset):
             clips += [(len(self.files) - 1, s) for s in range(0, entry["frames"] - span + 1, self.clip_step)]
         self.clips = clips
         if not quiet:
-            for _path, reason in self.skipped:
-                warnings.warn(f"skipping undecodable video: {reason}", stacklevel=2)
+            warn_skipped([(path, _short_reason(reason)) for path, reason in self.skipped], "videos")
             if self.too_short:
-                warnings.warn(
+                warn(
                     f"{len(self.too_short)} of {len(files)} videos under {str(self.root)!r} are shorter than "
-                    f"one clip ({span} frames)",
-                    stacklevel=2,
+                    f"one clip ({span} frames)"
                 )
         if not clips:
             raise MultiganError(
@@ -169,10 +167,15 @@ class VideoClips(Dataset):
                     max_pixels=self.max_pixels,
                 )
             except VideoDecodeError as e:
-                warnings.warn(f"skipping a clip: {e}", stacklevel=2)
+                warn(f"skipped a clip of {path}: {_short_reason(str(e))}")
                 continue
             return frames.permute(0, 3, 1, 2).contiguous()  # (T, C, H, W) uint8
         raise MultiganError(f"could not decode any of 16 clips from clip {i} on under {str(self.root)!r}")
+
+
+def _short_reason(message: str) -> str:
+    """A decode error's reason without the file name, which the warning already gives."""
+    return re.sub(r"^(cannot decode video|refusing video) '.*': ", "", message)
 
 
 def _file_key(path: Path, root: Path) -> str:
@@ -205,7 +208,7 @@ def _save_index(path: Path, files: dict[str, dict], verify: bool, max_pixels: in
         tmp.write_text(json.dumps({"params": _index_params(verify, max_pixels), "files": files}))
         os.replace(tmp, path)
     except OSError as e:  # a read-only data folder: index again next time
-        warnings.warn(f"could not cache the video index at {str(path)!r}: {e}", stacklevel=3)
+        warn(f"could not cache the video index at {str(path)!r}: {e}")
 
 
 # --------------------------------------------------------------------------------- moving digits

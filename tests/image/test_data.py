@@ -19,26 +19,41 @@ def _png(path, color):
     Image.fromarray(np.full((20, 30, 3), color, np.uint8)).save(path)
 
 
-def test_folder_with_classes_and_a_corrupt_file(tmp_path):
+def test_folder_with_classes_and_a_corrupt_file(tmp_path, capsys):
     _png(tmp_path / "cats" / "a.png", 10)
     _png(tmp_path / "cats" / "b.png", 20)
     _png(tmp_path / "dogs" / "nested" / "c.png", 30)
     (tmp_path / "dogs" / "broken.jpg").write_bytes(b"not an image at all")
-    with pytest.warns(UserWarning, match="broken.jpg"):
-        data = load_image_folder(tmp_path, 16)
+    data = load_image_folder(tmp_path, 16)
+    broken = tmp_path / "dogs" / "broken.jpg"
+    assert capsys.readouterr().err.splitlines() == [f"warning: skipped {broken}: not an image Pillow can decode"]
     assert len(data) == 3 and data.skipped == 1
     assert data.class_names == ["cats", "dogs"]
     assert data.images.shape == (3, 3, 16, 16)
     assert sorted(data.labels.tolist()) == [0, 0, 1]
 
 
-def test_decompression_bomb_is_refused(tmp_path, monkeypatch):
+def test_decompression_bomb_is_refused(tmp_path, monkeypatch, capsys):
     _png(tmp_path / "big.png", 50)
     _png(tmp_path / "small.png", 60)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 20x30 = 600 pixels > 100: a "bomb"
-    with pytest.warns(UserWarning, match="DecompressionBomb"):
-        with pytest.raises(MultiganError, match="none of the 2 images"):
-            load_image_folder(tmp_path, 16)
+    with pytest.raises(MultiganError, match="none of the 2 images"):
+        load_image_folder(tmp_path, 16)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all("decompression-bomb limit" in line for line in lines)
+
+
+def test_past_ten_skipped_files_are_counted_not_listed(tmp_path, capsys):
+    _png(tmp_path / "good.png", 10)
+    for i in range(13):
+        (tmp_path / f"bad{i:02d}.png").write_bytes(b"not a png")
+    data = load_image_folder(tmp_path, 16)
+    lines = capsys.readouterr().err.splitlines()
+    assert data.skipped == 13 and len(data) == 1
+    assert lines[:10] == [
+        f"warning: skipped {tmp_path / f'bad{i:02d}.png'}: not an image Pillow can decode" for i in range(10)
+    ]
+    assert lines[10:] == ["warning: skipped 3 more images (13 in all)"]
 
 
 def test_empty_or_missing_folder(tmp_path):

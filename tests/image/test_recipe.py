@@ -66,11 +66,13 @@ def test_help_lists_defaults(capsys):
     assert "batch_size: 64" in capsys.readouterr().out
 
 
-def test_user_image_folder(tmp_path):
+def test_user_image_folder(tmp_path, capsys):
     for i in range(4):
         Image.fromarray((torch.rand(24, 24, 3) * 255).byte().numpy()).save(tmp_path / f"{i}.png")
     (tmp_path / "bad.png").write_bytes(b"\x89PNG garbage")
     out = tmp_path / "run"
-    with pytest.warns(UserWarning, match="bad.png"):
-        code = recipe.main(["--config", str(TINY), f"out_dir={out}", f"data.path={tmp_path}"])
+    code = recipe.main(["--config", str(TINY), f"out_dir={out}", f"data.path={tmp_path}"])
     assert code == 0 and (out / "samples" / "step_00000006.png").is_file()
+    captured = capsys.readouterr()
+    assert f"warning: skipped {tmp_path / 'bad.png'}: not an image Pillow can decode" in captured.err.splitlines()
+    assert "1 image file(s) could not be decoded and were skipped" in captured.out

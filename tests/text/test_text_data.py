@@ -19,16 +19,20 @@ def test_sentences_in_english_and_chinese():
         split_examples(text, "word")
 
 
-def test_folder_reading_skips_and_counts_undecodable_files(tmp_path):
+def test_folder_reading_skips_and_counts_undecodable_files(tmp_path, capsys):
     (tmp_path / "a.txt").write_text("你好。", encoding="utf-8")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.md").write_text("hello.", encoding="utf-8")
     (tmp_path / "bad.bin").write_bytes(b"\xff\xfe\xfa\x80")
     (tmp_path / ".hidden").write_text("secret", encoding="utf-8")
-    with pytest.warns(UserWarning, match="bad.bin"):
-        corpus = read_corpus(tmp_path)
+    (tmp_path / "zeros.dat").write_bytes(b"\x00" * 64)  # decodes as UTF-8, but is binary
+    corpus = read_corpus(tmp_path)
+    assert capsys.readouterr().err.splitlines() == [
+        f"warning: skipped {tmp_path / 'bad.bin'}: not UTF-8 text",
+        f"warning: skipped {tmp_path / 'zeros.dat'}: not UTF-8 text",
+    ]
     assert sorted(corpus.texts) == ["hello.", "你好。"]
-    assert corpus.files == 3 and len(corpus.skipped) == 1
+    assert corpus.files == 4 and len(corpus.skipped) == 2
     assert read_corpus(tmp_path / "a.txt").texts == ["你好。"]
     with pytest.raises(MultiganError, match="neither a file nor a folder"):
         read_corpus(tmp_path / "missing")
