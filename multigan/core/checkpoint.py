@@ -42,10 +42,19 @@ MANIFEST_FORMAT = 1
 _NAME = re.compile(rf"^{PREFIX}(\d+)$")
 
 
+def _recover(root: Path) -> None:
+    """Put back a checkpoint that was moved aside to be replaced when the save died mid-way."""
+    for old in root.glob(".old-*"):
+        final = root / old.name.removeprefix(".old-")
+        if not final.exists():
+            os.replace(old, final)
+
+
 def checkpoint_dirs(root: Path) -> list[Path]:
     """Every checkpoint folder with a final name under `root`, intact or not, oldest first."""
     if not root.is_dir():
         return []
+    _recover(root)
     found = [p for p in root.iterdir() if p.is_dir() and _NAME.match(p.name)]
     return sorted(found, key=lambda p: int(p.name[len(PREFIX) :]))
 
@@ -55,43 +64,63 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def damage(path: Path, *, checksums: bool = True) -> str | None:
-    """What is wrong with the checkpoint at `path`, or None when it matches its manifest."""
+def is_unverifiable(path: Path) -> bool:
+    """A checkpoint from before manifests (multigan 0.1): a state file, no manifest. A save in
+    progress never has its final name, so only an older multigan leaves such a folder."""
+    return not (path / MANIFEST).exists() and (path / STATE_FILE).is_file()
+
+
+def damage(path: Path) -> str | None:
+    """What is wrong with the checkpoint at `path`, or None when every file matches its manifest."""
     manifest_file = path / MANIFEST
     if not manifest_file.is_file():
-        return f"no {MANIFEST} (the save did not finish, or an older multigan wrote it)"
+        return f"no {MANIFEST} and no {STATE_FILE}" if not (path / STATE_FILE).is_file() else f"no {MANIFEST}"
     try:
-        manifest = json.loads(manifest_file.read_text())
-        files = manifest["files"]
-        if not isinstance(files, dict) or STATE_FILE not in files:
+        files = json.loads(manifest_file.read_text())["files"]
+        entries_ok = all(isinstance(e, dict) and {"size", "sha256"} <= e.keys() for e in files.values())
+        if not entries_ok or STATE_FILE not in files:
             raise ValueError
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return f"{MANIFEST} is unreadable"
+    unlisted = sorted(p.name for p in path.glob("*.safetensors") if p.name not in files)
+    if unlisted:
+        return f"{unlisted[0]} is not in the manifest"
     for name, entry in files.items():
         file = path / name
         if not file.is_file():
             return f"{name} is missing"
         size = file.stat().st_size
-        if size != entry.get("size"):
-            return f"{name} is {size} bytes, the manifest says {entry.get('size')}"
-        if checksums and _sha256(file) != entry.get("sha256"):
+        if size != entry["size"]:
+            return f"{name} is {size} bytes, the manifest says {entry['size']}"
+        if _sha256(file) != entry["sha256"]:
             return f"{name} does not match its sha256 in the manifest"
     return None
 
 
 def intact_checkpoints(root: Path) -> Iterator[Path]:
     """Checkpoints that match their manifests, newest first; each damaged one passed over is named
-    in a one-line warning."""
-    for path in reversed(checkpoint_dirs(root)):
+    in a one-line warning. A checkpoint written before manifests existed is used unverified, with a
+    warning. Raises when checkpoints exist but none is intact, so a run never starts over unasked."""
+    found = checkpoint_dirs(root)
+    for path in reversed(found):
+        if is_unverifiable(path):
+            warn(f"checkpoint {path} has no {MANIFEST} (an older multigan wrote it): using it unverified")
+            yield path
+            continue
         problem = damage(path)
         if problem is None:
             yield path
         else:
             warn(f"passing over damaged checkpoint {path}: {problem}")
+    if found:
+        raise MultiganError(
+            f"none of the {len(found)} checkpoint(s) in {root} is intact (see the warnings above); "
+            "move them elsewhere to start this run over"
+        )
 
 
 def latest_checkpoint(root: Path) -> Path | None:
-    """The newest intact checkpoint under `root`, or None."""
+    """The newest intact checkpoint under `root`; None when there is none at all (a new run)."""
     return next(intact_checkpoints(root), None)
 
 
@@ -116,7 +145,7 @@ def save_checkpoint(
     root: Path, step: int, modules: dict[str, nn.Module], state: dict[str, Any], *, keep: int = 3
 ) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob(".tmp-*"):
+    for stale in root.glob(".tmp-*"):  # a save that never finished
         shutil.rmtree(stale, ignore_errors=True)
     final = root / f"{PREFIX}{step:08d}"
     tmp = root / f".tmp-{final.name}"
@@ -132,15 +161,20 @@ def save_checkpoint(
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     _fsync(tmp / MANIFEST)
     _fsync(tmp)
-    if final.exists():
-        if damage(final, checksums=False) is None:
-            shutil.rmtree(final)
+    replaced = None
+    if final.exists():  # the same step saved again (e.g. resumed from an older checkpoint)
+        if damage(final) is None:
+            replaced = root / f".old-{final.name}"
+            shutil.rmtree(replaced, ignore_errors=True)
+            os.replace(final, replaced)  # deleted only once the new one is in place
         else:
             warn(f"kept damaged checkpoint {final} as {_set_aside(final).name}")
     os.replace(tmp, final)
     _fsync(root)
+    if replaced is not None:
+        shutil.rmtree(replaced, ignore_errors=True)
     if keep > 0:
-        intact = [p for p in checkpoint_dirs(root) if damage(p, checksums=False) is None]
+        intact = [p for p in checkpoint_dirs(root) if damage(p) is None]
         for old in intact[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
     return final

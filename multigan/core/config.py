@@ -120,10 +120,13 @@ def load_config(cls: type[T], config_file: str | Path | None = None, overrides: 
                 raise ConfigError(f"config file not found: {path}")
             try:
                 loaded = OmegaConf.load(path)
-            except (yaml.YAMLError, UnicodeDecodeError) as err:
+            except UnicodeDecodeError:
+                raise ConfigError(f"{path}: not a YAML file (not UTF-8 text)") from None
+            except yaml.YAMLError as err:
                 where = getattr(err, "problem_mark", None)
-                at = f" (line {where.line + 1})" if where is not None else ""
-                raise ConfigError(f"{path}: not a YAML file{at}") from None
+                at = f" at line {where.line + 1}" if where is not None else ""
+                problem = getattr(err, "problem", None) or "not YAML"
+                raise ConfigError(f"{path}: invalid YAML{at}: {problem}") from None
             if loaded is not None and not OmegaConf.is_dict(loaded):
                 raise ConfigError(f"{path}: a config file must hold a mapping of keys")
             merged = OmegaConf.merge(merged, loaded or {})

@@ -53,12 +53,15 @@ def read_corpus(path: str | Path) -> Corpus:
     for f in files:
         try:
             text = f.read_text(encoding="utf-8")
-            if "\x00" in text:
-                raise UnicodeDecodeError("utf-8", b"\x00", 0, 1, "a NUL byte")
-            texts.append(text)
         except (UnicodeDecodeError, OSError) as err:
             skipped.append(str(f))
             reasons.append((str(f), "not UTF-8 text" if isinstance(err, UnicodeDecodeError) else str(err)))
+            continue
+        if "\x00" in text:
+            skipped.append(str(f))
+            reasons.append((str(f), "a binary file (it holds NUL bytes)"))
+            continue
+        texts.append(text)
     warn_skipped(reasons)
     if not texts:
         raise MultiganError(f"data.path: no readable UTF-8 text under {path} ({len(skipped)} files skipped)")

@@ -10,7 +10,9 @@ sampler masks the tokens that cannot continue the current character, so every sa
 valid UTF-8 up to, at most, a character cut short by the length limit, which decoding drops.
 
 The states follow the UTF-8 definition (RFC 3629, table 3-7 of the Unicode standard): overlong
-forms, surrogates and code points past U+10FFFF are rejected, exactly as Python's decoder does.
+forms, surrogates and code points past U+10FFFF are rejected at the first byte that rules them out.
+Tokenizers that fall back to byte tokens written `<0xE5>` (Llama's) are not byte-level here and get
+no mask.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import json
 
 import numpy as np
 import torch
+
+from multigan.core.errors import warn
 
 BOUNDARY = 0  # between characters: the only state a text may end in, or an EOS may be drawn
 _REJECT = 8
@@ -77,8 +81,9 @@ def token_bytes(hf_tokenizer) -> list[bytes | None] | None:
     if backend is None or not _has_byte_level_decoder(json.loads(backend.to_str()).get("decoder")):
         return None
     decoder = byte_decoder()
-    special = set(hf_tokenizer.all_special_ids)
-    added = {i: t.content for i, t in hf_tokenizer.added_tokens_decoder.items()}
+    added_tokens = hf_tokenizer.added_tokens_decoder
+    special = set(hf_tokenizer.all_special_ids) | {i for i, t in added_tokens.items() if t.special}
+    added = {i: t.content for i, t in added_tokens.items()}
     out: list[bytes | None] = []
     for i, token in enumerate(hf_tokenizer.convert_ids_to_tokens(list(range(len(hf_tokenizer))))):
         if i in special or token is None:
@@ -138,7 +143,8 @@ class Utf8Constraint:
             return None
         try:
             return cls(pieces, vocab_size)
-        except ValueError:  # no single-byte tokens: sampling cannot be kept valid this way
+        except ValueError:
+            warn("the tokenizer is byte-level but lacks single-byte tokens: generated text may hold U+FFFD")
             return None
 
     @staticmethod

@@ -29,7 +29,7 @@ def test_folder_reading_skips_and_counts_undecodable_files(tmp_path, capsys):
     corpus = read_corpus(tmp_path)
     assert capsys.readouterr().err.splitlines() == [
         f"warning: skipped {tmp_path / 'bad.bin'}: not UTF-8 text",
-        f"warning: skipped {tmp_path / 'zeros.dat'}: not UTF-8 text",
+        f"warning: skipped {tmp_path / 'zeros.dat'}: a binary file (it holds NUL bytes)",
     ]
     assert sorted(corpus.texts) == ["hello.", "你好。"]
     assert corpus.files == 4 and len(corpus.skipped) == 2

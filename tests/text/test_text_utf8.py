@@ -124,3 +124,32 @@ def test_decode_drops_only_a_character_cut_short():
     lead_byte_of_hao = tok.hf.convert_tokens_to_ids("å")  # 好 is E5 A5 BD; byte E5 is the token "å"
     assert tok.decode(tok.encode("你好")) == "你好"
     assert tok.decode([*tok.encode("你"), lead_byte_of_hao]) == "你"
+
+
+def test_the_table_agrees_with_every_utf8_encoding():
+    """Walk the trie of every valid encoding (U+0000..U+10FFFF, no surrogates): after each proper
+    prefix of a character every byte must lead to "complete", "still a prefix" or "reject" exactly
+    as the set of encodings says."""
+    from multigan.text.utf8 import _REJECT, _transitions
+
+    table = _transitions()
+    complete, prefixes = set(), {b""}
+    for cp in range(0x110000):
+        if not 0xD800 <= cp <= 0xDFFF:
+            raw = chr(cp).encode()
+            complete.add(raw)
+            prefixes.update(raw[:k] for k in range(1, len(raw)))
+    for prefix in prefixes:
+        state = BOUNDARY
+        for b in prefix:
+            state = table[state, b]
+        assert state != _REJECT and (state != BOUNDARY or prefix == b""), prefix
+        for b in range(256):
+            after = table[state, b]
+            longer = prefix + bytes([b])
+            if longer in complete:
+                assert after == BOUNDARY, longer
+            elif longer in prefixes:
+                assert after not in (BOUNDARY, _REJECT), longer
+            else:
+                assert after == _REJECT, longer
