@@ -1,3 +1,18 @@
-"""multigan: one adversarial core for image, text and video GANs."""
+"""multigan: one adversarial core for video, image and text GANs. `multigan.load(path)` is the Python API."""
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from multigan.api import Pipeline
+
+__version__ = "0.2.0"
+
+
+def load(path: str | Path, device: str = "cpu") -> Pipeline:
+    """A trained run folder or an exported folder -> its generator (see multigan.api)."""
+    from multigan.api import load as load_pipeline  # imported on use: `import multigan.core` stays light
+
+    return load_pipeline(path, device)

@@ -14,7 +14,7 @@
    per-step work (data stream, LR setting, finiteness checks, loss logging, progress bar).
 2. Quality: the recipe's default config trained for a fixed budget of `--steps` steps (one step =
    n_critic D updates + one G update) with each loss kind, then scored by
-   multigan.metrics.image.evaluate_generator (EMA generator, 2000 samples): digits-FID, KID,
+   multigan.image.evaluate.evaluate_generator (EMA generator, 2000 samples): digits-FID, KID,
    classes present, KL of the generated class histogram from uniform; and digits-FID of the raw G.
 
 Runs on one torch thread unless --threads says otherwise (see main()).
@@ -44,13 +44,17 @@ from torch.utils.data import DataLoader
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from multigan.core.adapter import Phase  # noqa: E402
+from multigan.core.callbacks import Callback  # noqa: E402
 from multigan.core.config import LOSS_KINDS, load_config  # noqa: E402
 from multigan.core.logging import cpu_model, load_average  # noqa: E402
 from multigan.core.trainer import Trainer  # noqa: E402
-from multigan.image.adapter import ImageAdapter, ImageConfig, load_images  # noqa: E402
-from multigan.image.data import TensorImages  # noqa: E402
+from multigan.image.adapter import ImageAdapter  # noqa: E402
+from multigan.image.config import ImageConfig  # noqa: E402
+from multigan.image.data import TensorImages, load_images  # noqa: E402
+from multigan.image.evaluate import evaluate_generator  # noqa: E402
 from multigan.image.models import Discriminator, Generator  # noqa: E402
-from multigan.metrics.image import evaluate_generator, evaluate_images  # noqa: E402
+from multigan.metrics.image import evaluate_images  # noqa: E402
 
 SECTION = "## Image"
 HEADER = (
@@ -75,7 +79,7 @@ QUIET = ["train.checkpoint_every=0", "train.sample_every=0"]
 # ----------------------------------------------------------------------------- speed
 
 
-class StepClock:
+class StepClock(Callback):
     """Wall and process CPU time between the end of step `warmup` and the end of step `total`.
 
     CPU time is this process's alone, so on a shared machine it leaves out the time other jobs held
@@ -85,6 +89,9 @@ class StepClock:
     def __init__(self, warmup: int, total: int) -> None:
         self.warmup, self.total = warmup, total
         self.start = self.stop = self.cpu_start = self.cpu_stop = 0.0
+
+    def on_step_end(self, trainer: Trainer, phase: Phase, phase_step: int) -> None:
+        self(phase_step)
 
     def __call__(self, step: int) -> None:  # step: 0-based index of the step just finished
         if step + 1 == self.warmup:
@@ -103,15 +110,7 @@ def run_trainer(data: TensorImages, work: Path, steps: int, warmup: int) -> tupl
     cfg = make_config(str(work), [*QUIET, f"train.steps={steps}", "train.num_samples=1"])
     adapter = ImageAdapter(cfg, data=data)
     clock = StepClock(warmup, steps)
-    phases = adapter.phases
-
-    def timed_phases(G, D):
-        out = phases(G, D)
-        out[0].on_step_end = clock
-        return out
-
-    adapter.phases = timed_phases  # type: ignore[method-assign]
-    if Trainer(adapter, cfg, echo=lambda _: None).fit().interrupted:
+    if Trainer(adapter, cfg, callbacks=[clock], echo=lambda _: None).fit().interrupted:
         raise SystemExit("interrupted")
     return clock.rates
 
@@ -200,7 +199,8 @@ def digit_scores(adapter: ImageAdapter, G: torch.nn.Module, num_fake: int) -> di
     was_training = G.training
     G.eval()
     try:
-        return dict(evaluate_generator(adapter, G, num_fake=num_fake, seed=0).scores["digits-classifier (128-d)"])
+        report = evaluate_generator(adapter.pipeline(G), adapter.data.images, num_fake=num_fake, seed=0)
+        return dict(report.scores["digits-classifier (128-d)"])
     finally:
         G.train(was_training)
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import platform
 import subprocess
@@ -45,12 +44,15 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from multigan.core.callbacks import Callback  # noqa: E402
 from multigan.core.config import load_config  # noqa: E402
 from multigan.core.errors import MultiganError  # noqa: E402
-from multigan.core.logging import cpu_model  # noqa: E402
+from multigan.core.logging import cpu_model, read_metrics  # noqa: E402
 from multigan.core.trainer import Trainer  # noqa: E402
 from multigan.metrics.text import nll  # noqa: E402
-from multigan.text.adapter import TextAdapter, TextConfig  # noqa: E402
+from multigan.text.adapter import TextAdapter  # noqa: E402
+from multigan.text.config import TextConfig  # noqa: E402
+from multigan.text.evaluate import training_callbacks  # noqa: E402
 from multigan.text.generators import HFGenerator, SamplingConfig, TransformerSize, draw  # noqa: E402
 from multigan.text.oracle import generator_samples, nll_oracle  # noqa: E402
 from multigan.text.rollout import mc_rewards, mc_rewards_loop, policy_gradient_loss  # noqa: E402
@@ -98,8 +100,19 @@ def versions() -> str:
 
 
 def oracle_records(run_dir: Path) -> list[dict]:
-    path = run_dir / "oracle.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+    """The NLL-oracle records the run logged (multigan.text.adapter.OracleEvaluation)."""
+    return [r for r in read_metrics(run_dir) if "nll_oracle" in r]
+
+
+class KeepWeightsAfter(Callback):
+    """Copies G's weights into `into` when the named phase ends."""
+
+    def __init__(self, phase: str, into: dict) -> None:
+        self.phase, self.into = phase, into
+
+    def on_phase_end(self, trainer: Trainer, phase) -> None:
+        if phase.name == self.phase:
+            self.into.update(copy.deepcopy(trainer.G.state_dict()))
 
 
 def last_of(records: list[dict], phase: str) -> dict | None:
@@ -217,15 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.scale}: {schedule}", flush=True)
 
     adapter = TextAdapter(cfg)
-    trainer = Trainer(adapter, cfg)
+    mle_state: dict = {}
+    trainer = Trainer(adapter, cfg, callbacks=[*training_callbacks(adapter), KeepWeightsAfter("mle", mle_state)])
     n = args.eval_samples
     print(f"oracle data: {adapter.rows.shape[0]} training sequences, {adapter.heldout_rows.shape[0]} held out")
     rows: dict[str, dict] = {}
     rows["Random"] = {"nll_oracle": adapter.nll_oracle(trainer.G, n), "nll_test": nll(trainer.G, adapter.heldout_rows)}
-    mle_state: dict = {}
-    adapter.phase_end_hooks.append(
-        lambda name, G: mle_state.update(copy.deepcopy(G.state_dict())) if name == "mle" else None
-    )
     start = time.perf_counter()
     trainer.fit()
     train_seconds = time.perf_counter() - start

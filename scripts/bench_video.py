@@ -45,8 +45,10 @@ from multigan.core.logging import cpu_model, load_average  # noqa: E402
 from multigan.core.trainer import Trainer  # noqa: E402
 from multigan.metrics.image import digit_classifier, frechet_distance  # noqa: E402
 from multigan.metrics.video import grad_ratio, per_frame, sharpness, summarize  # noqa: E402
-from multigan.video.adapter import VideoAdapter, VideoConfig, to_unit  # noqa: E402
+from multigan.video.adapter import VideoAdapter  # noqa: E402
+from multigan.video.config import VideoConfig  # noqa: E402
 from multigan.video.data import MovingDigits, VideoClips, make_moving_digits  # noqa: E402
+from multigan.video.pipeline import VideoPipeline, to_unit  # noqa: E402
 
 SECTION = "## Video"
 
@@ -169,7 +171,8 @@ def train_and_predict(
     seconds = time.perf_counter() - t
     G = trainer.sample_model().eval()
     with torch.no_grad():
-        pred = torch.cat([adapter.continue_clips(G, c[:, :10], 10, seed=i)[0] for i, c in enumerate(clips.split(25))])
+        model = VideoPipeline(adapter.cfg, G)
+        pred = torch.cat([model.continue_clips(c[:, :10], 10, seed=i)[0] for i, c in enumerate(clips.split(25))])
     return pred, seconds
 
 

@@ -1,4 +1,6 @@
-"""The import rules of DESIGN.md: recipes -> adapters -> core; video -> io; io/video.py alone imports PyAV."""
+"""The layout of shared/DESIGN.md section 1: one shape for every modality, and imports that point one way
+(api -> recipes / modalities -> core; modalities -> io, metrics; metrics and io -> core only;
+multigan/io/video.py alone imports PyAV)."""
 
 import ast
 import subprocess
@@ -6,7 +8,8 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "multigan"
-ADAPTERS = ("image", "text", "video")
+MODALITIES = ("image", "text", "video")
+SHAPE = ("config.py", "models.py", "data.py", "adapter.py", "evaluate.py", "pipeline.py")
 
 
 def _imports(path: Path) -> set[str]:
@@ -19,11 +22,21 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-def test_import_multigan_core_imports_no_adapter_and_no_pyav():
+def _under(names: set[str], packages: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in names if n.startswith(tuple(f"multigan.{p}" for p in packages)))
+
+
+def test_every_modality_has_the_same_files():
+    for modality in MODALITIES:
+        missing = [f for f in SHAPE if not (PACKAGE / modality / f).is_file()]
+        assert not missing, (modality, missing)
+
+
+def test_import_multigan_core_imports_no_modality_and_no_pyav():
     code = (
-        "import sys, multigan.core, multigan.core.trainer, multigan.core.cli\n"
+        "import sys, multigan, multigan.core, multigan.core.trainer, multigan.core.cli, multigan.core.export\n"
         "bad = [m for m in sys.modules if m == 'av' or m.split('.')[:2] in "
-        "(['multigan','image'], ['multigan','text'], ['multigan','video'], ['multigan','recipes'])]\n"
+        "(['multigan','image'], ['multigan','text'], ['multigan','video'], ['multigan','recipes'], ['multigan','api'])]\n"
         "print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -33,11 +46,24 @@ def test_import_multigan_core_imports_no_adapter_and_no_pyav():
 def test_import_directions():
     for path in PACKAGE.rglob("*.py"):
         part = path.relative_to(PACKAGE).parts[0]
-        for name in _imports(path):
-            if part == "core":
-                assert not name.startswith(tuple(f"multigan.{a}" for a in (*ADAPTERS, "recipes", "io"))), (path, name)
-            if part in ADAPTERS:
-                others = [a for a in ADAPTERS if a != part]
-                assert not name.startswith(tuple(f"multigan.{a}" for a in (*others, "recipes"))), (path, name)
-            if name == "av" or name.startswith("av."):
-                assert path.relative_to(PACKAGE).as_posix() == "io/video.py", path
+        names = _imports(path)
+        if part in ("core", "metrics", "io"):
+            assert not _under(names, (*MODALITIES, "recipes", "api", "demo")), path
+        if part == "core":
+            assert not _under(names, ("io", "metrics")), path
+        if part in MODALITIES:
+            others = tuple(m for m in MODALITIES if m != part)
+            assert not _under(names, (*others, "recipes", "api", "demo")), path
+        if part == "recipes":
+            assert not _under(names, ("api", "demo")), path
+        if "av" in names or any(n.startswith("av.") for n in names):
+            assert path.relative_to(PACKAGE).as_posix() == "io/video.py", path
+
+
+def test_recipes_hold_no_model_or_metric_code():
+    """A recipe parses the command line and calls train, generate or evaluate: it builds no network
+    and computes no metric itself."""
+    for path in (PACKAGE / "recipes").glob("*.py"):
+        names = _imports(path)
+        assert not _under(names, ("metrics",)), path
+        assert not any(n.endswith(".models") for n in names), path

@@ -7,7 +7,7 @@ devices, checkpoints, logging.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -24,10 +24,11 @@ class LossOutput:
     """A scalar to minimise plus detached figures to log (tensors are fine: no sync until logged)."""
 
     loss: torch.Tensor
-    logs: dict[str, torch.Tensor | float] = field(default_factory=dict)
+    logs: Mapping[str, torch.Tensor | float] = field(default_factory=dict)
 
 
-LossFn = Callable[[nn.Module, nn.Module, Any], LossOutput]
+# g_loss(G, D, batch) and d_loss(G, D, batch, *, regularize); each adapter narrows G, D and batch
+LossFn = Callable[..., LossOutput]
 DiscriminatorLossFn = Callable[..., LossOutput]
 
 
@@ -54,16 +55,24 @@ class Phase:
     fresh_optimizers: tuple[str, ...] = ()
 
 
-class Adapter(Protocol[BatchT]):
-    """What a modality provides. See multigan/image/adapter.py for a complete example.
+@dataclass
+class Networks:
+    """What an adapter builds: G and D, plus networks the trainer moves to the device and
+    checkpoints with them but never optimizes (`extra`; e.g. SeqGAN's lagged rollout policy)."""
 
-    Optional: `extra_modules() -> dict[str, nn.Module]`, networks besides G and D that the trainer
-    moves to the device and checkpoints with them but never optimizes (e.g. SeqGAN's lagged rollout
-    policy in multigan/text/adapter.py). Called once, after `build_models`.
+    G: nn.Module
+    D: nn.Module
+    extra: dict[str, nn.Module] = field(default_factory=dict)
+
+
+class Adapter(Protocol[BatchT]):
+    """What the trainer calls, and nothing else. See multigan/image/adapter.py for a complete example.
+
+    The adapter's losses reach the trainer through the phases it returns.
     """
 
-    def build_models(self) -> tuple[nn.Module, nn.Module]:
-        """(G, D) on the CPU; the trainer moves them."""
+    def build_models(self) -> Networks:
+        """The networks on the CPU; the trainer moves them."""
         ...
 
     def dataset(self) -> Dataset:
@@ -80,10 +89,8 @@ class Adapter(Protocol[BatchT]):
         """The schedule. Image and video: one adversarial phase. Text: MLE, D pre-training, adversarial."""
         ...
 
-    def discriminator_loss(self, G: nn.Module, D: nn.Module, batch: BatchT, *, regularize: bool) -> LossOutput: ...
-
-    def generator_loss(self, G: nn.Module, D: nn.Module, batch: BatchT) -> LossOutput: ...
-
-    def sample(self, G: nn.Module, n: int, *, seed: int, condition: Any = None) -> Any: ...
+    def sample(self, G: nn.Module, n: int, *, seed: int) -> Any:
+        """What the trainer writes at sample points: `n` samples from `G` (the EMA generator if any)."""
+        ...
 
     def write_samples(self, samples: Any, out_dir: Path, step: int) -> None: ...

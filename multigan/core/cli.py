@@ -14,12 +14,8 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from torch import nn
-
-from multigan.core.checkpoint import checkpoint_dirs, latest_checkpoint, load_weights
 from multigan.core.config import load_config, to_yaml
 from multigan.core.errors import MultiganError
 
@@ -97,26 +93,3 @@ def run_recipe(
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-def load_run_config(run_dir: str | Path, config_cls: type[T]) -> T:
-    """A trained run's config; the run must hold at least one checkpoint (verified when loaded)."""
-    run = Path(run_dir)
-    if not run.is_dir():
-        raise MultiganError(f"--run: {run} does not exist")
-    if not (run / "config.yaml").is_file():
-        raise MultiganError(f"--run: {run} is not a run directory (no config.yaml)")
-    if not checkpoint_dirs(run / "checkpoints"):
-        raise MultiganError(f"--run: {run} has no checkpoint yet; train it first")
-    return load_config(config_cls, run / "config.yaml")
-
-
-def load_trained_generator(run_dir: str | Path, G: nn.Module) -> Path:
-    """Load the newest checkpoint's EMA generator (or G when the run kept no EMA) into `G`."""
-    path = latest_checkpoint(Path(run_dir) / "checkpoints")
-    if path is None:
-        raise MultiganError(f"{run_dir} has no intact checkpoint to load (see the warnings above)")
-    name = "G_ema" if (path / "G_ema.safetensors").is_file() else "G"
-    load_weights(path, {name: G})
-    G.eval()
-    return path

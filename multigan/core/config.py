@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import yaml
 from omegaconf import OmegaConf
@@ -91,7 +91,9 @@ class LossConfig:
 
 @dataclass
 class RunConfig:
-    """Keys every recipe has. Recipes subclass it and add `data` and `model`."""
+    """Keys every recipe has. Recipes subclass it, name their modality and add `data` and `model`."""
+
+    modality: ClassVar[str] = ""  # "image", "video", "text": which package a run or export belongs to
 
     out_dir: str = "runs/run"
     seed: int = 0

@@ -7,13 +7,22 @@ resumed run skips straight to where it stopped without decoding the skipped item
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from multigan.core.errors import MultiganError
+
+
+def cache_dir() -> Path:
+    """Where multigan keeps what it generates once (moving digits, the digit classifier):
+    $MULTIGAN_CACHE, else $XDG_CACHE_HOME/multigan, else ~/.cache/multigan."""
+    base = os.environ.get("MULTIGAN_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "multigan")
+    return Path(base).expanduser()
 
 
 class BatchStream:

@@ -12,7 +12,7 @@ import math
 import random
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from multigan.core.adapter import Adapter, LossOutput, Phase
+from multigan.core.callbacks import Callback
 from multigan.core.checkpoint import (
     latest_checkpoint,
     load_state,
@@ -35,6 +36,7 @@ from multigan.core.config import RunConfig, save_config
 from multigan.core.data import BatchStream
 from multigan.core.ema import EMA
 from multigan.core.errors import MultiganError
+from multigan.core.export import write_info
 from multigan.core.logging import MetricLogger
 from multigan.core.runtime import Runtime, setup_runtime
 
@@ -78,9 +80,12 @@ class Trainer:
         cfg: RunConfig,
         runtime: Runtime | None = None,
         *,
+        callbacks: Sequence[Callback] = (),
         echo: Callable[[str], None] | None = None,
     ) -> None:
         self.adapter, self.cfg = adapter, cfg
+        self.callbacks = list(callbacks)
+        self.logger: MetricLogger | None = None  # open while fit() runs
         tc = cfg.train
         self.rt = runtime or setup_runtime(cfg.device, tc.precision, deterministic=tc.deterministic)
         self.run_dir = Path(cfg.out_dir)
@@ -88,8 +93,8 @@ class Trainer:
         self._echo = echo or tqdm.write
 
         seed_everything(cfg.seed)
-        G, D = adapter.build_models()
-        self.G, self.D = G.to(self.rt.device), D.to(self.rt.device)
+        networks = adapter.build_models()
+        self.G, self.D = networks.G.to(self.rt.device), networks.D.to(self.rt.device)
         if tc.channels_last and self.rt.device.type == "cuda":
             channels_last_(self.G)
             channels_last_(self.D)
@@ -103,8 +108,7 @@ class Trainer:
         self.ema = EMA(self.G, tc.ema_decay) if tc.ema_decay > 0 else None
         # Networks an adapter keeps besides G and D (e.g. SeqGAN's lagged rollout policy): moved and
         # checkpointed with them, never optimized by the trainer.
-        extra = getattr(adapter, "extra_modules", None)
-        self.extra: dict[str, nn.Module] = {k: m.to(self.rt.device) for k, m in (extra() if extra else {}).items()}
+        self.extra: dict[str, nn.Module] = {k: m.to(self.rt.device) for k, m in networks.extra.items()}
         if set(self.extra) & {"G", "D", "G_ema"}:
             raise MultiganError(f"extra_modules may not be named G, D or G_ema: {sorted(self.extra)}")
         # The modules the losses call; compiled ones share parameters with G and D.
@@ -143,6 +147,11 @@ class Trainer:
     def echo(self, message: str) -> None:
         if self.rt.is_main:
             self._echo(message)
+
+    def log_metrics(self, values: dict[str, Any], **fields: Any) -> None:
+        """A record at the current step in metrics.jsonl (rank 0; during fit)."""
+        if self.logger is not None:
+            self.logger.log(self.step, values, **fields)
 
     def modules(self) -> dict[str, nn.Module]:
         mods = {"G": self.G, "D": self.D}
@@ -347,7 +356,8 @@ class Trainer:
         if self.rt.is_main:
             (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
             save_config(self.cfg, self.run_dir / "config.yaml")
-        logger = MetricLogger(self.run_dir, enabled=self.rt.is_main)
+            write_info(self.run_dir, self.cfg.modality, "run")
+        logger = self.logger = MetricLogger(self.run_dir, enabled=self.rt.is_main)
         previous_handlers = self._install_signal_handlers()
         sums: dict[str, Any] = {}
         counts: dict[str, int] = {}
@@ -384,6 +394,13 @@ class Trainer:
                     floats = logger.log(self.step, means, phase=phase.name, nonfinite_skipped=self.nonfinite_skipped)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in floats.items()}, refresh=False)
                     sums, counts = {}, {}
+                    for callback in self.callbacks:
+                        callback.on_log(self, self.step, floats)
+                for callback in self.callbacks:
+                    callback.on_step_end(self, phase, local_step)
+                if phase_ends:
+                    for callback in self.callbacks:
+                        callback.on_phase_end(self, phase)
                 if tc.sample_every and self.step % tc.sample_every == 0 and self.step < self.total_steps:
                     self.write_samples()
                 if tc.checkpoint_every and self.step % tc.checkpoint_every == 0:
@@ -405,6 +422,7 @@ class Trainer:
         finally:
             bar.close()
             logger.close()
+            self.logger = None
             for sig, handler in previous_handlers.items():
                 signal.signal(sig, handler)
         return TrainResult(self.run_dir, self.step, resumed, interrupted, self.nonfinite_skipped)

@@ -6,17 +6,18 @@ the training device.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from multigan.core.errors import MultiganError, warn_skipped
+from multigan.core.digits import digit_images
+from multigan.core.errors import ConfigError, MultiganError, warn_skipped
+from multigan.image.config import ImageDataConfig
+from multigan.io.image import ImageDecodeError, read_image
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -44,35 +45,8 @@ class TensorImages(Dataset):
 
 def load_digits_images(size: int = 32) -> TensorImages:
     """The 1,797 8x8 handwritten digits that scikit-learn ships, upscaled to size x size."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x = torch.from_numpy(digits.images.astype(np.float32) / 16.0).unsqueeze(1)  # (N, 1, 8, 8) in [0, 1]
-    x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
-    images = (x * 255).round().to(torch.uint8)
-    labels = torch.from_numpy(digits.target.astype(np.int64))
+    images, labels = digit_images(size)
     return TensorImages(images, labels, [str(i) for i in range(10)])
-
-
-def _load_one(path: Path, size: int, mode: str) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path) as img:
-            img = img.convert(mode)
-            w, h = img.size
-            side = min(w, h)  # centre crop to a square, then resize
-            img = img.crop(((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side))
-            img = img.resize((size, size), Image.Resampling.BICUBIC)
-            arr = np.asarray(img, dtype=np.uint8)
-    return arr[:, :, None] if arr.ndim == 2 else arr
-
-
-def _why_unreadable(err: Exception) -> str:
-    if isinstance(err, UnidentifiedImageError):
-        return "not an image Pillow can decode"
-    if isinstance(err, Image.DecompressionBombWarning | Image.DecompressionBombError):
-        return "too many pixels (Pillow's decompression-bomb limit)"
-    return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 
 def load_image_folder(root: str | Path, size: int, channels: int = 3) -> TensorImages:
@@ -88,20 +62,19 @@ def load_image_folder(root: str | Path, size: int, channels: int = 3) -> TensorI
         raise MultiganError(f"data.path: no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) under {root}")
     class_names = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
     class_index = {name: i for i, name in enumerate(class_names)}
-    mode = {1: "L", 3: "RGB"}[channels]
     images, labels, skipped = [], [], []
     for path in tqdm(files, desc="reading images", unit="img", disable=None, leave=False):
         try:
-            images.append(_load_one(path, size, mode))
-        except (OSError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
-            skipped.append((str(path), _why_unreadable(err)))
+            images.append(read_image(path, size, channels))
+        except ImageDecodeError as err:
+            skipped.append((str(path), err.args[1]))
             continue
         parts = path.relative_to(root).parts
         labels.append(class_index[parts[0]] if len(parts) > 1 else 0)
     warn_skipped(skipped, "images")
     if not images:
         raise MultiganError(f"data.path: none of the {len(files)} images under {root} could be decoded")
-    tensor = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    tensor = torch.stack(images).permute(0, 3, 1, 2).contiguous()
     return TensorImages(tensor, torch.tensor(labels), class_names or ["all"], len(skipped))
 
 
@@ -130,3 +103,14 @@ def load_torchvision(name: str, root: str, size: int, channels: int) -> TensorIm
     tensor = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
     names = list(getattr(ds, "classes", [])) or [str(i) for i in range(max(labels) + 1)]
     return TensorImages(tensor, torch.tensor(labels), names)
+
+
+def load_images(cfg: ImageDataConfig) -> TensorImages:
+    if cfg.path == "":
+        if cfg.channels == 3:
+            raise ConfigError("data.channels: the embedded digits have 1 channel")
+        return load_digits_images(cfg.size)
+    channels = cfg.channels or 3
+    if cfg.path.startswith("torchvision:"):
+        return load_torchvision(cfg.path.split(":", 1)[1], cfg.root, cfg.size, channels)
+    return load_image_folder(cfg.path, cfg.size, channels)

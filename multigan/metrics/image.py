@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from safetensors.torch import load_model, save_model
 from torch import nn
 
+from multigan.core.data import cache_dir
+from multigan.core.digits import digit_images
 from multigan.core.errors import MultiganError
 
 
@@ -105,22 +107,15 @@ class DigitClassifier(nn.Module):
         return self.out(self.features(images))
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("MULTIGAN_CACHE", Path.home() / ".cache" / "multigan"))
-
-
 def digit_classifier(device: torch.device | str = "cpu", *, steps: int = 400) -> DigitClassifier:
     """The toolkit's own digit classifier: trained once on the embedded digits (seed 0), then cached."""
-    from multigan.image.data import load_digits_images  # the digits loader lives with the image data
-
     path = cache_dir() / f"digit_classifier_v2_{steps}.safetensors"
     model = DigitClassifier()
     if path.is_file():
         load_model(model, str(path))
         return model.to(device).eval()
-    data = load_digits_images(16)
-    x = data.images.float() / 127.5 - 1
-    y = data.labels
+    x, y = digit_images(16)
+    x = x.float() / 127.5 - 1
     with torch.random.fork_rng(), torch.enable_grad():
         torch.manual_seed(0)
         model = DigitClassifier()
@@ -203,15 +198,3 @@ def evaluate_images(
     if not math.isfinite(report.scores["digits-classifier (128-d)"]["FID"]):
         raise MultiganError("FID is not finite: the generated images contain NaN or inf")
     return report
-
-
-def evaluate_generator(
-    adapter: Any, G: nn.Module, *, num_fake: int, seed: int = 0, inception: bool = False
-) -> ImageEvaluation:
-    """Generate `num_fake` images (batches of 250, seeds seed, seed+1, ...) and score them against the run's data."""
-    if num_fake < 2:
-        raise MultiganError("--num must be at least 2")
-    real = adapter.data.images.float() / 127.5 - 1
-    chunks = [adapter.sample(G, min(250, num_fake - i), seed=seed + k) for k, i in enumerate(range(0, num_fake, 250))]
-    device = next(G.parameters()).device
-    return evaluate_images(real, torch.cat(chunks), inception=inception, device=device)

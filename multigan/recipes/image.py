@@ -11,11 +11,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from multigan.core.cli import Command, load_run_config, load_trained_generator, run_recipe
+from multigan.core.cli import Command, run_recipe
 from multigan.core.errors import MultiganError
-from multigan.core.runtime import resolve_device
 from multigan.core.trainer import Trainer
-from multigan.image.adapter import ImageAdapter, ImageConfig, save_image_grid
+from multigan.image.adapter import ImageAdapter, save_image_grid
+from multigan.image.config import ImageConfig
+from multigan.image.data import load_images
+from multigan.image.evaluate import evaluate_generator
+from multigan.image.pipeline import ImagePipeline
 
 PROG = "python -m multigan.recipes.image"
 CONFIG_CLASS = ImageConfig
@@ -34,16 +37,8 @@ def train(cfg: ImageConfig) -> None:
         print(f"{adapter.data.skipped} image file(s) could not be decoded and were skipped")
 
 
-def _load(run: str, device: str) -> tuple[ImageConfig, ImageAdapter, object]:
-    cfg = load_run_config(run, ImageConfig)
-    adapter = ImageAdapter(cfg)
-    G, _ = adapter.build_models()
-    load_trained_generator(run, G)
-    return cfg, adapter, G.to(resolve_device(device))
-
-
 def add_generate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--run", required=True, help="a run directory written by train")
+    p.add_argument("--run", required=True, help="a run directory written by train, or an exported folder")
     p.add_argument("--num", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--out", default=None, help="output PNG (default RUN/samples/generated.png)")
     p.add_argument("--class", dest="class_index", type=int, default=None, help="class index (conditional runs)")
@@ -55,12 +50,12 @@ def add_generate_args(p: argparse.ArgumentParser) -> None:
 def generate(args: argparse.Namespace) -> None:
     if args.num < 1:
         raise MultiganError("--num must be at least 1")
-    cfg, adapter, G = _load(args.run, args.device)
+    model = ImagePipeline.from_folder(args.run, args.device)
     if args.interpolate:
-        images = adapter.interpolate(G, args.num, seed=args.seed, condition=args.class_index)
+        images = model.interpolate(args.num, seed=args.seed, label=args.class_index)
         nrow = args.num
     else:
-        images = adapter.sample(G, args.num, seed=args.seed, condition=args.class_index)
+        images = model.sample(args.num, seed=args.seed, label=args.class_index)
         nrow = None
     out = Path(args.out) if args.out else Path(args.run) / "samples" / "generated.png"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -79,12 +74,11 @@ def add_evaluate_args(p: argparse.ArgumentParser) -> None:
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    from multigan.metrics.image import evaluate_generator
-
     if args.num < 2:
         raise MultiganError("--num must be at least 2")
-    cfg, adapter, G = _load(args.run, args.device)
-    report = evaluate_generator(adapter, G, num_fake=args.num, seed=args.seed, inception=args.inception)
+    model = ImagePipeline.from_folder(args.run, args.device)
+    real = load_images(model.cfg.data).images
+    report = evaluate_generator(model, real, num_fake=args.num, seed=args.seed, inception=args.inception)
     for line in report.lines():
         print(line)
     report.save(Path(args.run) / "evaluation.json")

@@ -13,28 +13,19 @@ import json
 import sys
 from pathlib import Path
 
-import torch
-
-from multigan.core.cli import Command, load_run_config, load_trained_generator, run_recipe
+from multigan.core.cli import Command, run_recipe
 from multigan.core.errors import MultiganError, warn
+from multigan.core.export import load_folder_config, load_generator
 from multigan.core.runtime import resolve_device, setup_runtime
 from multigan.core.trainer import Trainer
-from multigan.metrics import text as metrics
-from multigan.text.adapter import TextAdapter, TextConfig
-from multigan.text.generators import HFGenerator, SamplingConfig, TextGenerator
+from multigan.text.adapter import TextAdapter
+from multigan.text.config import TextConfig
+from multigan.text.evaluate import evaluate_run, training_callbacks
+from multigan.text.generators import HFGenerator, SamplingConfig
+from multigan.text.pipeline import HF_DIR, TextPipeline, export_hf
 
 PROG = "python -m multigan.recipes.text"
 CONFIG_CLASS = TextConfig
-HF_DIR = "hf"
-
-
-def export_hf(G: HFGenerator, adapter: TextAdapter, out: Path) -> None:
-    """A directory that AutoModelForCausalLM / AutoTokenizer / pipeline("text-generation") load."""
-    model = G.model
-    for cfg in (model.config, model.generation_config):
-        cfg.bos_token_id, cfg.eos_token_id, cfg.pad_token_id = G.bos_id, G.eos_id, adapter.pad_id
-    model.save_pretrained(out)
-    adapter.tokenizer.save(out)
 
 
 def train(cfg: TextConfig) -> None:
@@ -44,25 +35,17 @@ def train(cfg: TextConfig) -> None:
         adapter = TextAdapter(cfg)
         if runtime.is_main:
             adapter.save_tokenizer()  # before training: a resumed run encodes its data the same way
-    trainer = Trainer(adapter, cfg, runtime)
+    trainer = Trainer(adapter, cfg, runtime, callbacks=training_callbacks(adapter))
     result = trainer.fit()
     if result.interrupted:
         return
     where = f"Samples: {result.run_dir / 'samples'}; checkpoints: {result.run_dir / 'checkpoints'}"
-    if isinstance(trainer.G, HFGenerator) and trainer.rt.is_main:
+    if isinstance(trainer.G, HFGenerator) and trainer.rt.is_main:  # transformers loads this folder
         export_hf(trainer.G, adapter, result.run_dir / HF_DIR)
         where += f"; transformers model: {result.run_dir / HF_DIR}"
     print(f"Trained to step {result.step} ({adapter.rows.shape[0]} training rows). {where}")
     if adapter.skipped:
         print(f"{len(adapter.skipped)} file(s) could not be read as UTF-8 and were skipped")
-
-
-def _load(run: str, device: str, *, load_data: bool) -> tuple[TextConfig, TextAdapter, TextGenerator]:
-    cfg = load_run_config(run, TextConfig)
-    adapter = TextAdapter(cfg, run_dir=Path(run), load_data=load_data)
-    G, _ = adapter.build_models()
-    load_trained_generator(run, G)
-    return cfg, adapter, G.to(resolve_device(device))
 
 
 def add_generate_args(p: argparse.ArgumentParser) -> None:
@@ -89,72 +72,33 @@ def add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
 
 
-def _prompt_ids(adapter: TextAdapter, prompt: str) -> list[int]:
-    if adapter.tokenizer is not None:
-        return adapter.tokenizer.encode(prompt)
-    try:
-        ids = [int(t) for t in prompt.split()]
-    except ValueError:
-        raise MultiganError("--prompt: an oracle run takes token ids separated by spaces") from None
-    if any(not 0 <= i < adapter.vocab_size for i in ids):
-        raise MultiganError(f"--prompt: token ids must be in 0..{adapter.vocab_size - 1}")
-    return ids
-
-
-@torch.no_grad()
-def check_generate_args(args: argparse.Namespace) -> None:
+def generate(args: argparse.Namespace) -> None:
+    SamplingConfig(args.temperature, args.top_k, args.top_p)  # a bad value is one line, before loading
     if args.max_new_tokens < 1 or args.num_samples < 1:
         raise MultiganError("--max-new-tokens and --num-samples must be at least 1")
     if not 0 <= args.min_new_tokens <= args.max_new_tokens:
         raise MultiganError("--min-new-tokens must be between 0 and --max-new-tokens")
-    SamplingConfig(args.temperature, args.top_k, args.top_p)  # a bad value is a one-line error
-
-
-def generate_text(adapter: TextAdapter, G: TextGenerator, prompt: str, args: argparse.Namespace) -> list[str]:
-    check_generate_args(args)
-    sampling = SamplingConfig(args.temperature, args.top_k, args.top_p, adapter.cfg.seqgan.sampler)
-    ids = _prompt_ids(adapter, prompt)
-    if isinstance(G, HFGenerator):
-        limit = getattr(G.model.config, "n_positions", None) or getattr(G.model.config, "max_position_embeddings", 0)
-        if limit and 1 + len(ids) + args.max_new_tokens > limit:
-            raise MultiganError(
-                f"--max-new-tokens: the prompt ({len(ids)} tokens) + BOS + {args.max_new_tokens} new tokens "
-                f"exceed the model's {limit} positions"
-            )
-    device = next(G.parameters()).device
-    rng = torch.Generator(device).manual_seed(args.seed)
-    prompt_ids = torch.tensor(ids, dtype=torch.long) if ids else None
-    new = G.sample(
-        args.num_samples,
+    model = TextPipeline.from_folder(args.run, args.device)
+    texts = model.generate(
+        args.prompt,
         args.max_new_tokens,
-        sampling=sampling,
-        rng=rng,
-        prompt=prompt_ids,
-        min_tokens=args.min_new_tokens,
-    ).cpu()
-    out = []
-    for row in new.tolist():
-        if adapter.tokenizer is None:
-            out.append(" ".join(str(t) for t in ids + row))
-            continue
-        whole = adapter.tokenizer.decode(ids + row)  # decoded together: no token split at the seam
-        out.append(whole if whole.startswith(prompt) else prompt + adapter.tokenizer.decode(row))
-    return out
-
-
-def generate(args: argparse.Namespace) -> None:
-    check_generate_args(args)
-    _, adapter, G = _load(args.run, args.device, load_data=False)
-    ended_at_once = 0
-    for i, text in enumerate(generate_text(adapter, G, args.prompt, args)):
+        args.num_samples,
+        args.seed,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        min_new_tokens=args.min_new_tokens,
+    )
+    empty = 0
+    for i, text in enumerate(texts):
         if args.num_samples > 1:
             print(f"--- sample {i + 1}")
         print(text)
-        ended_at_once += text == args.prompt
-    if ended_at_once:
+        empty += text == args.prompt
+    if empty:
         warn(
-            f"{ended_at_once} sample(s) ended at once (the model drew its end-of-text token first); "
-            "--min-new-tokens N makes it write at least N tokens"
+            f"{empty} sample(s) added nothing to the prompt (the model ended the text at once); "
+            "--min-new-tokens N holds the end-of-text token back for N tokens"
         )
 
 
@@ -167,57 +111,14 @@ def add_evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
 
 
-def _units(adapter: TextAdapter, rows: list[list[int]], unit: str) -> list[list]:
-    if unit == "token" or adapter.tokenizer is None:
-        return rows
-    texts = [adapter.tokenizer.decode(r) for r in rows]
-    return [t.split() if unit == "word" else list(t) for t in texts]
-
-
-def _cut(G: TextGenerator, rows: torch.Tensor) -> list[list[int]]:
-    """Token lists without EOS and its padding."""
-    out = []
-    for row in rows.tolist():
-        if G.eos_id is not None and G.eos_id in row:
-            row = row[: row.index(G.eos_id)]
-        out.append(row)
-    return out
-
-
-@torch.no_grad()
-def evaluate_run(
-    adapter: TextAdapter, G: TextGenerator, *, num_samples: int, oracle_samples: int, unit: str, seed: int
-):
-    if num_samples < 2 or oracle_samples < 1:
-        raise MultiganError("--num-samples must be at least 2 and --oracle-samples at least 1")
-    report: dict[str, dict] = {}
-    if adapter.oracle is not None:
-        report["nll_oracle"] = {"value": adapter.nll_oracle(G, oracle_samples, seed=seed), "samples": oracle_samples}
-    held = adapter.heldout_rows
-    if held.shape[0]:
-        name = "nll_test" if adapter.oracle is not None else "nll_heldout"
-        report[name] = {"value": metrics.nll(G, held), "sequences": held.shape[0]}
-    samples = _cut(G, adapter.sample(G, num_samples, seed=seed))
-    hyps = _units(adapter, samples, unit)
-    if adapter.tokenizer is not None:
-        refs = _units(adapter, [adapter.tokenizer.encode(t) for t in adapter.heldout_texts], unit)
-    else:
-        refs = _cut(G, held)
-    refs = [r for r in refs if r]
-    if refs:
-        for n, v in metrics.bleu(hyps, refs).items():
-            report[f"bleu{n}"] = {"value": v, "samples": len(hyps), "references": len(refs)}
-    for n, v in metrics.self_bleu(hyps).items():
-        report[f"self_bleu{n}"] = {"value": v, "samples": len(hyps)}
-    for n in (1, 2, 3, 4):
-        report[f"distinct{n}"] = {"value": metrics.distinct_n(hyps, n), "samples": len(hyps)}
-    return report
-
-
 def evaluate(args: argparse.Namespace) -> None:
     if args.num_samples < 2 or args.oracle_samples < 1:
         raise MultiganError("--num-samples must be at least 2 and --oracle-samples at least 1")
-    _, adapter, G = _load(args.run, args.device, load_data=True)
+    cfg = load_folder_config(args.run, TextConfig)
+    adapter = TextAdapter(cfg, run_dir=Path(args.run), load_data=True)
+    G = adapter.build_generator()
+    load_generator(args.run, G)
+    G = G.to(resolve_device(args.device))
     report = evaluate_run(
         adapter, G, num_samples=args.num_samples, oracle_samples=args.oracle_samples, unit=args.unit, seed=args.seed
     )

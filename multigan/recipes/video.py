@@ -13,15 +13,15 @@ import sys
 from pathlib import Path
 
 import torch
-from PIL import Image, UnidentifiedImageError
 
-from multigan.core.cli import Command, load_run_config, load_trained_generator, run_recipe
+from multigan.core.cli import Command, run_recipe
 from multigan.core.errors import MultiganError
-from multigan.core.runtime import resolve_device
 from multigan.core.trainer import Trainer
-from multigan.io.video import WRITE_EXTENSIONS, probe, read_video, write_video
-from multigan.video.adapter import VideoAdapter, VideoConfig, frames_unit, to_uint8
+from multigan.io.video import WRITE_EXTENSIONS, write_video
+from multigan.video.adapter import VideoAdapter, to_frames
+from multigan.video.config import VideoConfig
 from multigan.video.evaluate import evaluate_prediction
+from multigan.video.pipeline import VideoPipeline
 
 PROG = "python -m multigan.recipes.video"
 CONFIG_CLASS = VideoConfig
@@ -59,19 +59,11 @@ def _report_skipped(adapter: VideoAdapter) -> None:
             print(f"  ... and {len(skipped) - 10} more")
 
 
-def _load(run: str, device: str) -> tuple[VideoConfig, VideoAdapter, torch.nn.Module]:
-    cfg = load_run_config(run, VideoConfig)
-    adapter = VideoAdapter(cfg)
-    G, _ = adapter.build_models()
-    load_trained_generator(run, G)
-    return cfg, adapter, G.to(resolve_device(device))
-
-
 # ------------------------------------------------------------------------------------- generate
 
 
 def add_generate_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--run", required=True, help="a run directory written by train")
+    p.add_argument("--run", required=True, help="a run directory written by train, or an exported folder")
     seeds = p.add_mutually_exclusive_group(required=True)
     seeds.add_argument("--seed-frames", nargs="+", metavar="IMAGE", help="seed frames as image files, in order")
     seeds.add_argument("--seed-video", metavar="PATH", help="a video whose last frames are the seed")
@@ -83,66 +75,18 @@ def add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
 
 
-def load_image_frame(path: str, size: int, channels: int) -> torch.Tensor:
-    """An image file -> (c, size, size) in [-1, 1]: resized so the short side fits, centre cut."""
-    try:
-        with Image.open(path) as im:
-            im = im.convert("L" if channels == 1 else "RGB")
-            scale = size / min(im.size)
-            w, h = max(size, round(im.width * scale)), max(size, round(im.height * scale))
-            im = im.resize((w, h), Image.Resampling.BICUBIC)
-            left, top = (w - size) // 2, (h - size) // 2
-            im = im.crop((left, top, left + size, top + size))
-            arr = torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(size, size, channels)
-    except UnidentifiedImageError:
-        raise MultiganError(f"cannot read seed frame {path!r}: not an image Pillow can decode") from None
-    except (OSError, ValueError) as err:
-        raise MultiganError(f"cannot read seed frame {path!r}: {str(err).splitlines()[0]}") from None
-    return frames_unit(arr[None])[0]
-
-
-def seed_context(args: argparse.Namespace, cfg: VideoConfig, channels: int) -> torch.Tensor:
-    """The K seed frames (1, K, c, s, s) in [-1, 1] at the model's resolution."""
-    k, size = cfg.data.context, cfg.data.size
-    if args.seed_frames:
-        if len(args.seed_frames) < k:
-            raise MultiganError(f"the model needs {k} seed frames (data.context), got {len(args.seed_frames)}")
-        frames = torch.stack([load_image_frame(f, size, channels) for f in args.seed_frames[-k:]])
-    else:
-        stride = cfg.data.frame_stride
-        info = probe(args.seed_video, max_pixels=cfg.data.max_pixels)
-        need = (k - 1) * stride + 1
-        if info.frames < need:
-            raise MultiganError(
-                f"the model needs {k} seed frames (data.context) at stride {stride}; {args.seed_video} has "
-                f"{info.frames} frames"
-            )
-        video = read_video(
-            args.seed_video,
-            start=info.frames - need,
-            stride=stride,
-            size=(size, size),
-            gray=channels == 1,
-            max_pixels=cfg.data.max_pixels,
-        )
-        if video.shape[0] < k:
-            raise MultiganError(f"the model needs {k} seed frames; {args.seed_video} decoded to {video.shape[0]}")
-        frames = frames_unit(video[-k:])
-    return frames[None]
-
-
 def generate(args: argparse.Namespace) -> None:
     if args.num_frames < 1 or args.samples < 1:
         raise MultiganError("--num-frames and --samples must be at least 1")
     out = Path(args.out) if args.out else Path(args.run) / "samples" / "generated.mp4"
     if out.suffix.lower() not in WRITE_EXTENSIONS:
         raise MultiganError(f"--out must end in {', '.join(WRITE_EXTENSIONS)}, got {out.name!r}")
-    cfg, adapter, G = _load(args.run, args.device)
-    context = seed_context(args, cfg, adapter.channels)
-    generated = adapter.continue_clips(G, context, args.num_frames, seed=args.seed, samples=args.samples)
+    model = VideoPipeline.from_folder(args.run, args.device)
+    context = model.seed_context(args.seed_video or args.seed_frames)
+    generated = model.continue_clips(context, args.num_frames, seed=args.seed, samples=args.samples)
     paths = [out] if args.samples == 1 else [out.with_name(f"{out.stem}_{i}{out.suffix}") for i in range(args.samples)]
     for path, continuation in zip(paths, generated):
-        write_video(path, to_uint8(torch.cat([context[0], continuation[0]])), fps=args.fps)
+        write_video(path, to_frames(torch.cat([context[0], continuation[0]])), fps=args.fps)
     k = context.shape[1]
     where = str(out) if args.samples == 1 else f"{paths[0]} ... {paths[-1].name}"
     print(f"wrote {args.samples} clip(s) of {k} seed + {args.num_frames} generated frames to {where}")
@@ -169,7 +113,9 @@ def evaluate(args: argparse.Namespace) -> None:
             raise MultiganError(f"--{flag.replace('_', '-')} must be at least 1")
     if args.max_clips < 0:
         raise MultiganError("--max-clips must be 0 (all) or more")
-    cfg, adapter, G = _load(args.run, args.device)
+    model = VideoPipeline.from_folder(args.run, args.device)
+    cfg, G = model.cfg, model.G
+    adapter = VideoAdapter(cfg)
     if args.data:
         cfg.data.channels = adapter.channels  # the model's, whatever the folder holds
         cfg.data.val_path = args.data

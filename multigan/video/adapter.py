@@ -10,126 +10,26 @@ GAN, `loss.adv_weight=0` an L1-only predictor and no D updates at all).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
-from einops import rearrange
 from torch import nn
 
-from multigan.core.adapter import LossOutput, Phase
-from multigan.core.config import LossConfig, RunConfig, TrainConfig, check_positive
-from multigan.core.errors import ConfigError
+from multigan.core.adapter import LossOutput, Networks, Phase
 from multigan.core.losses import discriminator_objective, generator_loss
-from multigan.io.video import DEFAULT_MAX_PIXELS, write_video
+from multigan.io.video import write_video
+from multigan.video.config import VideoConfig
 from multigan.video.data import MovingDigits, VideoClips, make_moving_digits
-from multigan.video.models import DiscriminatorConfig, GeneratorConfig, VideoDiscriminator, VideoGenerator
+from multigan.video.models import DiscriminatorConfig, VideoDiscriminator, VideoGenerator
+from multigan.video.pipeline import VideoPipeline, build_generator, channels_of, to_uint8, to_unit
 
 VideoBatch = torch.Tensor  # (b, K + P, c, h, w) in [-1, 1]
 
 
-@dataclass
-class VideoDataConfig:
-    path: str = ""  # "": moving digits (generated once into the cache); else a folder of videos
-    val_path: str = ""  # held-out videos for samples and evaluate; "": the digits' test split / `path`
-    size: int = 64  # frames are resized (aspect kept, centre cut) to size x size; a multiple of 8
-    channels: int = 0  # 0: 1 for moving digits, 3 otherwise
-    context: int = 10  # K frames the generator is given
-    predict: int = 5  # P frames it learns to continue with (rollouts can be longer: eval_predict)
-    eval_predict: int = 10  # frames it continues with in samples and the end-of-training evaluation
-    frame_stride: int = 1  # take every n-th frame of the videos
-    clip_step: int = 1  # a training clip starts every n frames
-    verify: bool = True  # decode every file once while indexing (exact counts, bad files found early)
-    max_pixels: int = DEFAULT_MAX_PIXELS  # larger frames are refused before decoding
-    cache_dir: str = ""  # where moving digits are written; "": $MULTIGAN_CACHE or ~/.cache/multigan
-    digits_train: int = 1000  # moving digits: training videos
-    digits_test: int = 100  # moving digits: held-out videos (digits never seen in training)
-    digits_frames: int = 20  # moving digits: frames per video
-
-    def __post_init__(self) -> None:
-        if self.size < 8 or self.size % 8:
-            raise ConfigError(f"data.size: must be a positive multiple of 8, got {self.size}")
-        if self.channels not in (0, 1, 3):
-            raise ConfigError(f"data.channels: must be 0 (auto), 1 or 3, got {self.channels}")
-        for key in ("context", "predict", "eval_predict", "frame_stride", "clip_step", "digits_train", "digits_test"):
-            check_positive(f"data.{key}", getattr(self, key))
-        longest = self.context + max(self.predict, self.eval_predict)
-        if self.path == "" and longest > self.digits_frames:
-            raise ConfigError(
-                f"data.context + data.predict or data.eval_predict ({longest}) exceeds data.digits_frames "
-                f"({self.digits_frames})"
-            )
-
-
-@dataclass
-class VideoModelConfig:
-    g_width: int = 16  # G's full-resolution feature channels (x2 per level, up to x4)
-    hidden: int = 64  # ConvGRU state channels, at 1/8 resolution
-    z_clip: int = 8  # noise channels per clip
-    z_frame: int = 4  # noise channels per predicted frame
-    warp: bool = True  # next frame = mask * warped previous frame + (1 - mask) * synthesised frame
-    motion_input: bool = True  # G's encoder also sees each frame's difference from the previous one
-    d_width: int = 16  # the 3D video D dominates the cost of a step on a CPU; 32 makes steps ~1.6x slower
-    spectral_norm: bool = True  # on both discriminators
-    image_d: bool = True  # image discriminator on single predicted frames
-    video_d: bool = True  # 3D-conv discriminator on context + predicted frames
-    image_d_frames: int = 2  # predicted frames per clip shown to the image discriminator
-
-    def __post_init__(self) -> None:
-        for key in ("g_width", "hidden", "d_width", "image_d_frames"):
-            check_positive(f"model.{key}", getattr(self, key))
-        for key in ("z_clip", "z_frame"):
-            check_positive(f"model.{key}", getattr(self, key), allow_zero=True)
-        if not (self.image_d or self.video_d):
-            raise ConfigError("model.image_d, model.video_d: at least one discriminator is needed")
-
-
-@dataclass
-class VideoLossConfig(LossConfig):
-    kind: str = "hinge"
-    recon_weight: float = 100.0  # weight of the L1 reconstruction of the predicted frames; 0: pure GAN
-    adv_weight: float = 1.0  # weight of the adversarial terms; 0: L1 only (D is not trained)
-    image_weight: float = 1.0  # image discriminator's share of the adversarial loss
-    video_weight: float = 1.0  # video discriminator's share
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for key in ("recon_weight", "adv_weight", "image_weight", "video_weight"):
-            check_positive(f"loss.{key}", getattr(self, key), allow_zero=True)
-        if self.recon_weight == 0 and self.adv_weight == 0:
-            raise ConfigError("loss.recon_weight, loss.adv_weight: both are 0, nothing to train")
-
-
-@dataclass
-class VideoConfig(RunConfig):
-    out_dir: str = "runs/video"
-    data: VideoDataConfig = field(default_factory=VideoDataConfig)
-    model: VideoModelConfig = field(default_factory=VideoModelConfig)
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(
-            steps=1000,
-            batch_size=8,
-            lr_g=1e-3,
-            lr_d=2e-4,
-            ema_decay=0.99,
-            log_every=10,
-            sample_every=0,
-            num_samples=8,
-            checkpoint_every=250,
-        )
-    )
-    loss: VideoLossConfig = field(default_factory=VideoLossConfig)
-
-
-def to_unit(frames: torch.Tensor) -> torch.Tensor:
-    """uint8 -> float in [-1, 1]."""
-    return frames.float().div(127.5).sub(1.0)
-
-
-def to_uint8(frames: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] (t, c, h, w) -> uint8 (t, h, w, c) for writing."""
-    return frames.detach().float().cpu().add(1).mul(127.5).round().clamp(0, 255).byte().permute(0, 2, 3, 1)
+def to_frames(frames: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] (t, c, h, w) -> uint8 (t, h, w, c), as multigan.io.video writes them."""
+    return to_uint8(frames).permute(0, 2, 3, 1)
 
 
 class VideoAdapter:
@@ -137,7 +37,7 @@ class VideoAdapter:
 
     def __init__(self, cfg: VideoConfig) -> None:
         self.cfg = cfg
-        self.channels = cfg.data.channels or (1 if cfg.data.path == "" else 3)
+        self.channels = channels_of(cfg)
         self._roots: tuple[Path, Path | None] | None = None
         self._train: VideoClips | None = None
         self._heldout: dict[int, VideoClips] = {}
@@ -199,13 +99,11 @@ class VideoAdapter:
         return sorted(seen.items())
 
     # -- models and data
-    def build_models(self) -> tuple[nn.Module, nn.Module]:
+    def build_models(self) -> Networks:
         m = self.cfg.model
-        G = VideoGenerator(
-            GeneratorConfig(self.channels, m.g_width, m.hidden, m.z_clip, m.z_frame, m.warp, m.motion_input)
-        )
+        G = build_generator(self.cfg)
         D = VideoDiscriminator(DiscriminatorConfig(self.channels, m.d_width, m.spectral_norm, m.image_d, m.video_d))
-        return G, D
+        return Networks(G, D)
 
     def dataset(self) -> VideoClips:
         return self.clips
@@ -279,16 +177,6 @@ class VideoAdapter:
         return LossOutput(loss, logs)
 
     # -- sampling
-    @torch.no_grad()
-    def continue_clips(
-        self, G: nn.Module, context: torch.Tensor, num_frames: int, *, seed: int, samples: int = 1
-    ) -> torch.Tensor:
-        """Continuations (samples, b, num_frames, c, h, w) in [-1, 1] of context (b, K, c, h, w)."""
-        device = next(G.parameters()).device
-        generator = torch.Generator(device).manual_seed(seed)
-        context = context.to(device)
-        return torch.stack([G(context, num_frames, generator=generator).float().cpu() for _ in range(samples)])
-
     def heldout_batch(self, n: int, context: int | None = None, predict: int | None = None) -> torch.Tensor:
         """The first n held-out clips (n, K + P, c, h, w) in [-1, 1] (fewer if there are fewer)."""
         ds = self.heldout(predict, context)
@@ -306,7 +194,7 @@ class VideoAdapter:
             context, truth = clips[:, :k], clips[:, k:]
         else:
             context, truth = condition, None
-        generated = self.continue_clips(G, context, p, seed=seed)[0]
+        generated = VideoPipeline(self.cfg, cast(VideoGenerator, G)).continue_clips(context, p, seed=seed)[0]
         out = {"context": context.cpu(), "generated": generated}
         if truth is not None:
             out["truth"] = truth
@@ -319,7 +207,7 @@ class VideoAdapter:
         folder.mkdir(parents=True, exist_ok=True)
         context, generated = samples["context"], samples["generated"]
         for i in range(context.shape[0]):
-            write_video(folder / f"clip_{i:02d}.mp4", to_uint8(torch.cat([context[i], generated[i]])))
+            write_video(folder / f"clip_{i:02d}.mp4", to_frames(torch.cat([context[i], generated[i]])))
         if "truth" in samples:
             grid = side_by_side(context, samples["truth"], generated)
             write_video(folder / "side_by_side.mp4", grid)
@@ -336,9 +224,4 @@ def side_by_side(context: torch.Tensor, truth: torch.Tensor, generated: torch.Te
         top = i * (h + gap)
         canvas[:, :, top : top + h, :w] = left[i]
         canvas[:, :, top : top + h, w + gap :] = right[i]
-    return to_uint8(canvas)
-
-
-def frames_unit(video_frames: torch.Tensor) -> torch.Tensor:
-    """uint8 (t, h, w, c) from multigan.io.video -> (t, c, h, w) in [-1, 1]."""
-    return to_unit(rearrange(video_frames, "t h w c -> t c h w"))
+    return to_frames(canvas)

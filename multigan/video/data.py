@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from multigan.core.data import cache_dir as core_cache_dir
+from multigan.core.digits import raw_digits
 from multigan.core.errors import MultiganError, warn, warn_skipped
 from multigan.io.video import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, VideoDecodeError, probe, read_video, write_video
 
@@ -235,9 +237,7 @@ class MovingDigits:
 
 def _digit_sprites(digit_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Upscaled digit images in [0, 1], split into train (4/5) and held-out (1/5) digits."""
-    from sklearn.datasets import load_digits
-
-    images = torch.from_numpy(load_digits().images.astype(np.float32) / 16.0)[:, None]
+    images = raw_digits()[0][:, None]
     big = F.interpolate(images, size=(digit_size, digit_size), mode="bicubic", align_corners=False)
     big = big.clamp(0, 1)[:, 0].numpy()
     held_out = np.arange(len(big)) % 5 == 0
@@ -266,18 +266,13 @@ def moving_digits_clip(sprites: np.ndarray, cfg: MovingDigits, rng: np.random.Ge
     return (canvas * 255).round().astype(np.uint8)
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("MULTIGAN_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "multigan")
-    return Path(base).expanduser()
-
-
 def make_moving_digits(cfg: MovingDigits = MovingDigits(), cache_dir: str | os.PathLike | None = None) -> Path:
     """Write (once) train/ and test/ folders of moving-digit mp4s; returns the folder holding them.
 
     Train clips use 4/5 of the digits, test clips the other fifth. The folder's name carries a
     hash of the parameters; a `done.json` written last marks a complete set.
     """
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    root = Path(cache_dir) if cache_dir is not None else core_cache_dir()
     out = root / f"moving_digits_{cfg.key()}"
     if (out / "done.json").is_file():
         return out

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
 
 from multigan.core.errors import MultiganError
 from multigan.metrics.video import DEFAULT_METRICS, accumulate, best_of_n, per_frame, summarize
-from multigan.video.adapter import VideoAdapter, to_unit
+from multigan.video.adapter import VideoAdapter
+from multigan.video.models import VideoGenerator
+from multigan.video.pipeline import VideoPipeline, to_unit
 
 HEADLINE = ("mse", "psnr", "ssim")
 
@@ -71,6 +74,7 @@ def evaluate_prediction(
 ) -> PredictionReport:
     if context < 1 or predict < 1 or samples < 1:
         raise MultiganError("--context, --predict and --samples must be at least 1")
+    model = VideoPipeline(adapter.cfg, cast(VideoGenerator, G))
     try:
         ds = adapter.heldout(predict, context)
     except MultiganError as err:
@@ -80,7 +84,7 @@ def evaluate_prediction(
     for start in range(0, n, batch_size):
         clips = to_unit(torch.stack([ds[i] for i in range(start, min(start + batch_size, n))]))
         ctx, truth = clips[:, :context], clips[:, context:]
-        preds = adapter.continue_clips(G, ctx, predict, seed=seed + start, samples=samples)
+        preds = model.continue_clips(ctx, predict, seed=seed + start, samples=samples)
         unit = lambda x: x.add(1).div(2).clamp(0, 1)
         target = unit(truth)
         if samples == 1:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from multigan.core.adapter import LossOutput, Phase
+from multigan.core.adapter import LossOutput, Networks, Phase
 from multigan.core.config import RunConfig, TrainConfig
 from multigan.core.losses import discriminator_objective, generator_loss
 
@@ -33,7 +33,7 @@ class ToyAdapter:
     def build_models(self):
         G = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
         D = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1), nn.Flatten(0))
-        return G, D
+        return Networks(G, D)
 
     def dataset(self):
         return self.data

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from multigan.core.config import load_config
-from multigan.image.adapter import ImageConfig
+from multigan.image.config import ImageConfig
 
 PRESET = Path(__file__).resolve().parents[2] / "recipes" / "image.yaml"
 

@@ -1,6 +1,6 @@
 import torch
 
-from multigan.text.discriminator import PAPER_FILTER_SIZES, CNNDiscriminator
+from multigan.text.models import PAPER_FILTER_SIZES, CNNDiscriminator
 
 
 def test_paper_configuration_for_length_20():

@@ -6,7 +6,7 @@ import pytest
 
 from multigan.core.config import load_config
 from multigan.core.errors import ConfigError
-from multigan.video.adapter import VideoConfig
+from multigan.video.config import VideoConfig
 
 PRESETS = Path(__file__).resolve().parents[2] / "recipes"
 

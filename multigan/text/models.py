@@ -1,4 +1,6 @@
-"""The SeqGAN paper's CNN discriminator (Yu et al. 2017, appendix; Kim 2014 style).
+"""The text networks. Here: the SeqGAN paper's CNN discriminator (Yu et al. 2017, appendix; Kim 2014
+style). The generators (the paper's LSTM, any transformers causal LM) are in generators.py with the
+sequence interface that sampling, rollouts and MLE share.
 
 Tokens -> embedding (64) -> one convolution per filter size spanning the whole embedding -> ReLU ->
 max over time -> concatenation -> a highway layer -> dropout (0.25) -> one logit ("real").

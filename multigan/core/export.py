@@ -1,0 +1,145 @@
+"""Run folders and exported folders: what `multigan.load` reads and `save_pretrained` writes.
+
+Both hold `config.yaml` (the resolved config) and `multigan.json` (the modality and the multigan
+version that wrote it). A run folder keeps its weights in `checkpoints/` (the newest intact
+checkpoint's EMA generator is used); an exported folder holds only what sampling needs:
+`generator.safetensors`, the modality's own files (a tokenizer for text) and a model card,
+`README.md`, with the run's evaluation figures.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, TypeVar
+
+from safetensors.torch import save_model
+from torch import nn
+
+from multigan.core.checkpoint import checkpoint_dirs, latest_checkpoint, load_weights
+from multigan.core.config import RunConfig, load_config, save_config
+from multigan.core.errors import MultiganError
+
+INFO_FILE = "multigan.json"
+WEIGHTS_FILE = "generator.safetensors"
+CONFIG_FILE = "config.yaml"
+EVALUATION_FILE = "evaluation.json"
+
+T = TypeVar("T", bound=RunConfig)
+
+
+def multigan_version() -> str:
+    try:
+        return version("multigan")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def write_info(folder: Path, modality: str, kind: str) -> None:
+    """`multigan.json`: {"modality", "kind": "run" | "export", "multigan": version}."""
+    info = {"modality": modality, "kind": kind, "multigan": multigan_version()}
+    (folder / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n")
+
+
+def read_info(folder: str | Path) -> dict[str, Any]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MultiganError(f"{folder} does not exist")
+    file = folder / INFO_FILE
+    if not file.is_file():
+        if (folder / CONFIG_FILE).is_file():
+            raise MultiganError(f"{folder} has no {INFO_FILE}: it was trained by multigan 0.1; train it again")
+        raise MultiganError(f"{folder} is neither a run folder nor an exported model (no {INFO_FILE})")
+    try:
+        info = json.loads(file.read_text())
+        if not isinstance(info, dict) or not isinstance(info.get("modality"), str):
+            raise ValueError
+    except ValueError:
+        raise MultiganError(f"{file} is unreadable") from None
+    return info
+
+
+def load_folder_config(folder: str | Path, config_cls: type[T]) -> T:
+    """The config of a run folder (which must hold a checkpoint) or of an exported folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MultiganError(f"--run: {folder} does not exist")
+    if not (folder / CONFIG_FILE).is_file():
+        raise MultiganError(f"--run: {folder} is not a run directory (no {CONFIG_FILE})")
+    if not (folder / WEIGHTS_FILE).is_file() and not checkpoint_dirs(folder / "checkpoints"):
+        raise MultiganError(f"--run: {folder} has no checkpoint yet; train it first")
+    return load_config(config_cls, folder / CONFIG_FILE)
+
+
+def load_generator(folder: str | Path, G: nn.Module) -> Path:
+    """Load the trained generator into `G` (eval mode): an export's weights, or a run's newest intact
+    checkpoint's EMA generator (G when the run kept no EMA). Returns the file or checkpoint used."""
+    folder = Path(folder)
+    if (folder / WEIGHTS_FILE).is_file():
+        load_weights(folder, {WEIGHTS_FILE.removesuffix(".safetensors"): G})
+        G.eval()
+        return folder / WEIGHTS_FILE
+    path = latest_checkpoint(folder / "checkpoints")
+    if path is None:
+        raise MultiganError(f"{folder} has no checkpoint to load")
+    name = "G_ema" if (path / "G_ema.safetensors").is_file() else "G"
+    load_weights(path, {name: G})
+    G.eval()
+    return path
+
+
+def model_card(cfg: RunConfig, source: Path, evaluation: dict[str, Any] | None) -> str:
+    """README.md for an exported folder: what it is, how to load it, and the run's figures."""
+    lines = [
+        "---",
+        "library_name: multigan",
+        f"tags: [gan, multigan, {cfg.modality}]",
+        "---",
+        "",
+        f"# multigan {cfg.modality} generator",
+        "",
+        f"Exported from the run `{source}` with multigan {multigan_version()}.",
+        "",
+        "```python",
+        "import multigan",
+        "",
+        'model = multigan.load("path/to/this/folder")',
+        "```",
+        "",
+        "## Evaluation",
+        "",
+    ]
+    if evaluation:
+        lines += ["From the run's `evaluation.json`:", "", "```json", json.dumps(evaluation, indent=1), "```"]
+    else:
+        lines.append("The run was not evaluated (no evaluation.json).")
+    lines += ["", "## Config", "", "```yaml", (source / CONFIG_FILE).read_text().rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+def export_folder(
+    source: Path, destination: str | Path, cfg: RunConfig, G: nn.Module, *, files: dict[str, Path] | None = None
+) -> Path:
+    """Write a self-contained folder that `multigan.load` reads: config, generator weights, the
+    modality's `files` (name -> file or folder to copy) and a model card."""
+    out = Path(destination)
+    if out.resolve() == source.resolve():
+        raise MultiganError("save_pretrained: the destination is the run folder itself")
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, out / CONFIG_FILE)
+    save_model(G, str(out / WEIGHTS_FILE))
+    for name, path in (files or {}).items():
+        target = out / name
+        if path.is_dir():
+            shutil.copytree(path, target, dirs_exist_ok=True)
+        else:
+            shutil.copy2(path, target)
+    evaluation = None
+    if (source / EVALUATION_FILE).is_file():
+        evaluation = json.loads((source / EVALUATION_FILE).read_text())
+        shutil.copy2(source / EVALUATION_FILE, out / EVALUATION_FILE)
+    (out / "README.md").write_text(model_card(cfg, source, evaluation))
+    write_info(out, cfg.modality, "export")
+    return out

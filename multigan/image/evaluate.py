@@ -1,0 +1,20 @@
+"""Scores of a trained image generator against the run's images (multigan.metrics.image does the maths)."""
+
+from __future__ import annotations
+
+import torch
+
+from multigan.core.errors import MultiganError
+from multigan.image.pipeline import ImagePipeline
+from multigan.metrics.image import ImageEvaluation, evaluate_images
+
+
+def evaluate_generator(
+    model: ImagePipeline, real: torch.Tensor, *, num_fake: int, seed: int = 0, inception: bool = False
+) -> ImageEvaluation:
+    """Generate `num_fake` images (batches of 250, seeds seed, seed+1, ...) and score them against
+    `real` (uint8 (n, C, H, W))."""
+    if num_fake < 2:
+        raise MultiganError("--num must be at least 2")
+    chunks = [model.sample(min(250, num_fake - i), seed=seed + k) for k, i in enumerate(range(0, num_fake, 250))]
+    return evaluate_images(real.float() / 127.5 - 1, torch.cat(chunks), inception=inception, device=model.device)

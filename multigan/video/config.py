@@ -1,0 +1,105 @@
+"""The video recipe's config: `data.*`, `model.*`, `loss.*` (the shared keys plus the video's own
+loss weights) and the shared `train.*` keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from multigan.core.config import LossConfig, RunConfig, TrainConfig, check_positive
+from multigan.core.errors import ConfigError
+from multigan.io.video import DEFAULT_MAX_PIXELS
+
+
+@dataclass
+class VideoDataConfig:
+    path: str = ""  # "": moving digits (generated once into the cache); else a folder of videos
+    val_path: str = ""  # held-out videos for samples and evaluate; "": the digits' test split / `path`
+    size: int = 64  # frames are resized (aspect kept, centre cut) to size x size; a multiple of 8
+    channels: int = 0  # 0: 1 for moving digits, 3 otherwise
+    context: int = 10  # K frames the generator is given
+    predict: int = 5  # P frames it learns to continue with (rollouts can be longer: eval_predict)
+    eval_predict: int = 10  # frames it continues with in samples and the end-of-training evaluation
+    frame_stride: int = 1  # take every n-th frame of the videos
+    clip_step: int = 1  # a training clip starts every n frames
+    verify: bool = True  # decode every file once while indexing (exact counts, bad files found early)
+    max_pixels: int = DEFAULT_MAX_PIXELS  # larger frames are refused before decoding
+    cache_dir: str = ""  # where moving digits are written; "": $MULTIGAN_CACHE or ~/.cache/multigan
+    digits_train: int = 1000  # moving digits: training videos
+    digits_test: int = 100  # moving digits: held-out videos (digits never seen in training)
+    digits_frames: int = 20  # moving digits: frames per video
+
+    def __post_init__(self) -> None:
+        if self.size < 8 or self.size % 8:
+            raise ConfigError(f"data.size: must be a positive multiple of 8, got {self.size}")
+        if self.channels not in (0, 1, 3):
+            raise ConfigError(f"data.channels: must be 0 (auto), 1 or 3, got {self.channels}")
+        for key in ("context", "predict", "eval_predict", "frame_stride", "clip_step", "digits_train", "digits_test"):
+            check_positive(f"data.{key}", getattr(self, key))
+        longest = self.context + max(self.predict, self.eval_predict)
+        if self.path == "" and longest > self.digits_frames:
+            raise ConfigError(
+                f"data.context + data.predict or data.eval_predict ({longest}) exceeds data.digits_frames "
+                f"({self.digits_frames})"
+            )
+
+
+@dataclass
+class VideoModelConfig:
+    g_width: int = 16  # G's full-resolution feature channels (x2 per level, up to x4)
+    hidden: int = 64  # ConvGRU state channels, at 1/8 resolution
+    z_clip: int = 8  # noise channels per clip
+    z_frame: int = 4  # noise channels per predicted frame
+    warp: bool = True  # next frame = mask * warped previous frame + (1 - mask) * synthesised frame
+    motion_input: bool = True  # G's encoder also sees each frame's difference from the previous one
+    d_width: int = 16  # the 3D video D dominates the cost of a step on a CPU; 32 makes steps ~1.6x slower
+    spectral_norm: bool = True  # on both discriminators
+    image_d: bool = True  # image discriminator on single predicted frames
+    video_d: bool = True  # 3D-conv discriminator on context + predicted frames
+    image_d_frames: int = 2  # predicted frames per clip shown to the image discriminator
+
+    def __post_init__(self) -> None:
+        for key in ("g_width", "hidden", "d_width", "image_d_frames"):
+            check_positive(f"model.{key}", getattr(self, key))
+        for key in ("z_clip", "z_frame"):
+            check_positive(f"model.{key}", getattr(self, key), allow_zero=True)
+        if not (self.image_d or self.video_d):
+            raise ConfigError("model.image_d, model.video_d: at least one discriminator is needed")
+
+
+@dataclass
+class VideoLossConfig(LossConfig):
+    kind: str = "hinge"
+    recon_weight: float = 100.0  # weight of the L1 reconstruction of the predicted frames; 0: pure GAN
+    adv_weight: float = 1.0  # weight of the adversarial terms; 0: L1 only (D is not trained)
+    image_weight: float = 1.0  # image discriminator's share of the adversarial loss
+    video_weight: float = 1.0  # video discriminator's share
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for key in ("recon_weight", "adv_weight", "image_weight", "video_weight"):
+            check_positive(f"loss.{key}", getattr(self, key), allow_zero=True)
+        if self.recon_weight == 0 and self.adv_weight == 0:
+            raise ConfigError("loss.recon_weight, loss.adv_weight: both are 0, nothing to train")
+
+
+@dataclass
+class VideoConfig(RunConfig):
+    modality: ClassVar[str] = "video"
+    out_dir: str = "runs/video"
+    data: VideoDataConfig = field(default_factory=VideoDataConfig)
+    model: VideoModelConfig = field(default_factory=VideoModelConfig)
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(
+            steps=1000,
+            batch_size=8,
+            lr_g=1e-3,
+            lr_d=2e-4,
+            ema_decay=0.99,
+            log_every=10,
+            sample_every=0,
+            num_samples=8,
+            checkpoint_every=250,
+        )
+    )
+    loss: VideoLossConfig = field(default_factory=VideoLossConfig)
