@@ -43,11 +43,13 @@ from torch.utils.data import DataLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))  # machine.py, beside this script
+
+from machine import cpu_model, load_average  # noqa: E402
 
 from multigan.core.adapter import Phase  # noqa: E402
 from multigan.core.callbacks import Callback  # noqa: E402
 from multigan.core.config import LOSS_KINDS, load_config  # noqa: E402
-from multigan.core.logging import cpu_model, load_average  # noqa: E402
 from multigan.core.trainer import Trainer  # noqa: E402
 from multigan.image.adapter import ImageAdapter  # noqa: E402
 from multigan.image.config import ImageConfig  # noqa: E402

@@ -43,11 +43,14 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))  # machine.py, beside this script
+
+from machine import cpu_model  # noqa: E402
 
 from multigan.core.callbacks import Callback  # noqa: E402
 from multigan.core.config import load_config  # noqa: E402
 from multigan.core.errors import MultiganError  # noqa: E402
-from multigan.core.logging import cpu_model, read_metrics  # noqa: E402
+from multigan.core.logging import read_metrics  # noqa: E402
 from multigan.core.trainer import Trainer  # noqa: E402
 from multigan.metrics.text import nll  # noqa: E402
 from multigan.text.adapter import TextAdapter  # noqa: E402

@@ -38,10 +38,12 @@ from torch.utils.data import DataLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))  # machine.py, beside this script
+
+from machine import cpu_model, load_average  # noqa: E402
 
 import multigan  # noqa: E402
 from multigan.core.config import load_config  # noqa: E402
-from multigan.core.logging import cpu_model, load_average  # noqa: E402
 from multigan.core.trainer import Trainer  # noqa: E402
 from multigan.metrics.image import digit_classifier, frechet_distance  # noqa: E402
 from multigan.metrics.video import grad_ratio, per_frame, sharpness, summarize  # noqa: E402

@@ -71,7 +71,7 @@ def run_recipe(
 ) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 talks; errors still reach stderr
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        sys.stdout = open(os.devnull, "w")
     try:
         if argv and argv[0] in commands:
             name = argv.pop(0)

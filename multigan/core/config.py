@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar, TypeVar, cast
 
 import yaml
 from omegaconf import OmegaConf
@@ -136,7 +136,7 @@ def load_config(cls: type[T], config_file: str | Path | None = None, overrides: 
             if "=" not in item or item.startswith("="):
                 raise ConfigError(f"override {item!r} is not of the form key=value")
             merged = OmegaConf.merge(merged, OmegaConf.from_dotlist([item]))
-        return OmegaConf.to_object(merged)
+        return cast(T, OmegaConf.to_object(merged))
     except OmegaConfBaseException as err:
         raise ConfigError(_describe(err)) from None
     except ValueError as err:

@@ -16,7 +16,7 @@ class EMA:
     @torch.no_grad()
     def update(self, model: nn.Module, *, copy_only: bool = False) -> None:
         """ema <- decay * ema + (1 - decay) * model; buffers (e.g. BN statistics) are copied."""
-        ema_params = list(self.model.parameters())
+        ema_params: list[torch.Tensor] = list(self.model.parameters())
         params = [p.detach() for p in model.parameters()]
         if copy_only:
             torch._foreach_copy_(ema_params, params)

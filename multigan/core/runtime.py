@@ -97,10 +97,6 @@ class Runtime:
         for tensor in list(module.parameters()) + list(module.buffers()):
             dist.broadcast(tensor.data, src=0)
 
-    def close(self) -> None:
-        if self.distributed and dist.is_initialized():
-            dist.destroy_process_group()
-
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "auto":

@@ -14,8 +14,9 @@ import signal
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -112,8 +113,8 @@ class Trainer:
         if set(self.extra) & {"G", "D", "G_ema"}:
             raise MultiganError(f"extra_modules may not be named G, D or G_ema: {sorted(self.extra)}")
         # The modules the losses call; compiled ones share parameters with G and D.
-        self.G_run = torch.compile(self.G) if tc.compile else self.G
-        self.D_run = torch.compile(self.D) if tc.compile else self.D
+        self.G_run = cast(nn.Module, torch.compile(self.G)) if tc.compile else self.G
+        self.D_run = cast(nn.Module, torch.compile(self.D)) if tc.compile else self.D
 
         self.phases: list[Phase] = adapter.phases(self.G_run, self.D_run)
         self.total_steps = sum(p.steps for p in self.phases)
@@ -252,7 +253,7 @@ class Trainer:
         scaler.step(opt)
         scaler.update()
         opt.zero_grad(set_to_none=True)
-        return out.logs
+        return dict(out.logs)
 
     def _next_batch(self) -> Any:
         return self.adapter.to_device(next(self.stream), self.rt.device)
@@ -271,7 +272,7 @@ class Trainer:
                     self.D,
                     self.opt_D,
                     self.scaler_D,
-                    lambda b=batch, r=regularize: d_loss(self.G_run, self.D_run, b, regularize=r),
+                    partial(d_loss, self.G_run, self.D_run, batch, regularize=regularize),
                 )
                 self.d_updates += 1
                 finite &= out is not None
@@ -283,7 +284,7 @@ class Trainer:
                 for _ in range(phase.g_steps):
                     batch = self._next_batch()
                     out = self._update(
-                        self.G, self.opt_G, self.scaler_G, lambda b=batch: g_loss(self.G_run, self.D_run, b)
+                        self.G, self.opt_G, self.scaler_G, partial(g_loss, self.G_run, self.D_run, batch)
                     )
                     finite &= out is not None
                     logs.update(out or {})
@@ -345,7 +346,7 @@ class Trainer:
                 raise KeyboardInterrupt
             self._stop_signal = signal.Signals(signum).name
 
-        previous = {}
+        previous: dict[int, Any] = {}
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, request_stop)
         return previous

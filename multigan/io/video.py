@@ -18,10 +18,12 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
 import torch
+from av.video.stream import VideoStream
 
 from multigan.core.errors import MultiganError
 
@@ -58,11 +60,6 @@ class VideoInfo:
     width: int
     height: int
     duration: float  # seconds
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(height, width)."""
-        return self.height, self.width
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -341,7 +338,7 @@ def write_video(
 
 def _encode(path: Path, fmt: str, codec: str, pix_fmt: str, arr: np.ndarray, rate: Fraction, options: dict) -> None:
     with av.open(str(path), mode="w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=rate)
+        stream = cast(VideoStream, container.add_stream(codec, rate=rate))
         stream.height, stream.width = arr.shape[1:3]
         stream.pix_fmt = pix_fmt
         stream.options = options
@@ -354,7 +351,7 @@ def _encode_gif(path: Path, arr: np.ndarray, rate: Fraction) -> None:
     """GIF through FFmpeg's palettegen/paletteuse: one 256-colour palette made from every frame."""
     h, w = arr.shape[1:3]
     graph = av.filter.Graph()
-    src = graph.add_buffer(width=w, height=h, format="rgb24", time_base=1 / rate)
+    src = graph.add_buffer(width=w, height=h, format=av.VideoFormat("rgb24"), time_base=1 / rate)
     split = graph.add("split")
     palettegen = graph.add("palettegen", "stats_mode=full")
     paletteuse = graph.add("paletteuse", "dither=none")
@@ -370,10 +367,10 @@ def _encode_gif(path: Path, arr: np.ndarray, rate: Fraction) -> None:
         frame.pts = i
         graph.push(frame)
     graph.push(None)
-    quantized = []
+    quantized: list[av.VideoFrame] = []
     while True:
         try:
-            quantized.append(graph.pull())
+            quantized.append(cast(av.VideoFrame, graph.pull()))
         except (av.error.BlockingIOError, av.error.EOFError):
             break
     with av.open(str(path), mode="w", format="gif") as container:

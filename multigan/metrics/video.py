@@ -19,7 +19,6 @@ the sample whose average over the predicted steps is best.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -148,7 +147,7 @@ def best_of_n(samples: torch.Tensor, target: torch.Tensor, names=DEFAULT_METRICS
 
 def summarize(values: dict[str, torch.Tensor]) -> dict[str, dict[str, float | list[float]]]:
     """{metric: {"per_step": [...], "mean": x}} averaged over videos (and steps, for the mean)."""
-    summary = {}
+    summary: dict[str, dict[str, float | list[float]]] = {}
     for name, v in values.items():
         steps = v.mean(dim=0)
         summary[name] = {"per_step": [float(x) for x in steps], "mean": float(steps.mean())}
@@ -160,7 +159,3 @@ def accumulate(totals: dict[str, torch.Tensor] | None, values: dict[str, torch.T
     if totals is None:
         return {k: v.detach().cpu() for k, v in values.items()}
     return {k: torch.cat([totals[k], values[k].detach().cpu()]) for k in totals}
-
-
-def psnr_from_mse(value: float) -> float:
-    return min(PSNR_CAP, -10.0 * math.log10(value)) if value > 0 else PSNR_CAP

@@ -63,6 +63,8 @@ class LaggedPolicy(nn.Module):
     """The rollout network of the original code: a copy of G taken when adversarial training starts,
     then moved towards G by (1 - lag_rate) after every adversarial step. Checkpointed with the run."""
 
+    started: torch.Tensor
+
     def __init__(self, G: TextGenerator) -> None:
         super().__init__()
         self.policy = copy.deepcopy(G).requires_grad_(False).eval()
@@ -87,6 +89,10 @@ class TextAdapter:
         self.run_dir = Path(run_dir or cfg.out_dir)
         d = cfg.data
         self.oracle: LSTMGenerator | None = None
+        self.vocab_size: int
+        self.bos_id: int | None
+        self.eos_id: int | None
+        self.pad_id: int
         self.tokenizer: TextTokenizer | None = None
         self.skipped: list[str] = []
         self.heldout_texts: list[str] = []
@@ -103,7 +109,9 @@ class TextAdapter:
         elif load_data:
             self._load_text()
         else:
-            self._set_tokenizer(self._saved_tokenizer())
+            saved = self._saved_tokenizer()
+            assert saved is not None  # required: a missing tokenizer raised
+            self._set_tokenizer(saved)
         self.batches_per_epoch = max(1, math.ceil(self.rows.shape[0] / cfg.train.batch_size))
         self.lagged: LaggedPolicy | None = None
 
@@ -159,6 +167,7 @@ class TextAdapter:
         else:
             size = TransformerSize(m.n_layer, m.n_head, m.n_embd, m.n_positions, m.dropout)
             # no pad id in the config while training: rows are padded with EOS and masked in the losses
+            assert self.bos_id is not None  # a tokenizer's (only the oracle has none, and it is an LSTM)
             G = HFGenerator.from_config(self.vocab_size, size, bos_id=self.bos_id, eos_id=self.eos_id)
         positions = getattr(G.model.config, "n_positions", None) or getattr(
             G.model.config, "max_position_embeddings", 0
@@ -240,7 +249,7 @@ class TextAdapter:
         return LossOutput(loss, {"mle_nll": loss.detach()})
 
     def discriminator_loss(
-        self, G: TextGenerator, D: nn.Module, batch: torch.Tensor, *, regularize: bool
+        self, G: TextGenerator, D: CNNDiscriminator, batch: torch.Tensor, *, regularize: bool
     ) -> LossOutput:
         fake = self._fake(G, batch.shape[0])
         real_logits, fake_logits = D(batch), D(fake)
@@ -289,7 +298,8 @@ class TextAdapter:
         rng = torch.Generator(device).manual_seed(seed)
         prompt = None if condition is None else torch.as_tensor(condition, dtype=torch.long)
         sampling = SamplingConfig(sampler=self.cfg.seqgan.sampler)
-        return G.sample(n, self.cfg.data.seq_len, rng=rng, sampling=sampling, prompt=prompt).cpu()
+        generator = cast(TextGenerator, G)
+        return generator.sample(n, self.cfg.data.seq_len, rng=rng, sampling=sampling, prompt=prompt).cpu()
 
     def decode(self, rows: torch.Tensor) -> list[str]:
         if self.tokenizer is None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +37,9 @@ from torch import nn
 
 from multigan.core.errors import ConfigError
 from multigan.text.utf8 import Utf8Constraint
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 State = tuple[torch.Tensor, ...]
 SAMPLERS = ("icdf", "gumbel", "multinomial")
@@ -136,10 +140,10 @@ class TextGenerator(nn.Module):
     def advance(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         raise NotImplementedError
 
-    def trajectory(self, tokens: torch.Tensor) -> tuple[torch.Tensor, object]:
+    def trajectory(self, tokens: torch.Tensor) -> tuple[torch.Tensor, State]:
         raise NotImplementedError
 
-    def prefix_state(self, states: object, t: int) -> State:
+    def prefix_state(self, states: State, t: int) -> State:
         raise NotImplementedError
 
     @staticmethod
@@ -215,6 +219,7 @@ class TextGenerator(nn.Module):
         out = []
         for i in range(steps):
             if constraint is not None:
+                assert char_state is not None
                 logits = constraint.mask(logits, char_state)
             if i < min_tokens and self.eos_id is not None:
                 logits = logits.index_fill(-1, torch.tensor([self.eos_id], device=logits.device), float("-inf"))
@@ -225,6 +230,7 @@ class TextGenerator(nn.Module):
                 token = torch.where(finished, torch.full_like(token, self.eos_id), token)
                 finished = finished | (token == self.eos_id)
             if constraint is not None:
+                assert char_state is not None
                 char_state = constraint.step(char_state, token)
             out.append(token)
             if i < steps - 1:
@@ -287,7 +293,7 @@ class LSTMGenerator(TextGenerator):
         with torch.no_grad():
             for p in self.parameters():
                 p.normal_(0.0, init_std)
-            self.lstm.bias_hh_l0.zero_()
+            cast(torch.Tensor, self.lstm.bias_hh_l0).zero_()
 
     def _inputs(self, tokens: torch.Tensor) -> torch.Tensor:
         bos = torch.full_like(tokens[:, :1], self.bos_id)
@@ -357,7 +363,7 @@ class TransformerSize:
 class HFGenerator(TextGenerator):
     """Any `transformers` causal LM. Prefix states are its KV cache, one (k, v) pair per layer."""
 
-    def __init__(self, model: nn.Module, *, bos_id: int, eos_id: int | None) -> None:
+    def __init__(self, model: PreTrainedModel, *, bos_id: int, eos_id: int | None) -> None:
         super().__init__()
         self.model = model
         self.vocab_size = int(model.get_output_embeddings().weight.shape[0])
@@ -453,10 +459,6 @@ def _first_id(value: int | list[int] | None) -> int | None:
     if isinstance(value, list):
         return value[0] if value else None
     return value
-
-
-def num_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def mle_loss(G: TextGenerator, tokens: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import torch
 
-from multigan.text.generators import DEFAULT_SAMPLING, SamplingConfig, TextGenerator
+from multigan.text.generators import DEFAULT_SAMPLING, SamplingConfig, State, TextGenerator
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]  # tokens [R, T] -> scores [R]
 
@@ -78,7 +78,13 @@ def _mc_rewards_chunk(
     constraint = policy.char_constraint
     expand = torch.arange(B, device=tokens.device).repeat_interleave(n)  # rows ordered (b, rollout)
     eos = policy.eos_id
-    rows = state = finished = last_token = chars = None
+    # rows in flight (None before the first position), with their states, EOS flags, last tokens
+    # and UTF-8 decoder states
+    rows: torch.Tensor | None = None
+    state: State | None = None
+    finished: torch.Tensor | None = None
+    last_token: torch.Tensor | None = None
+    chars: torch.Tensor | None = None
     for j in range(1, T):
         # the N copies of each length-j prefix join; rows already in flight consume their token j-1
         new_rows = tokens[expand].clone()
@@ -88,6 +94,7 @@ def _mc_rewards_chunk(
         # draws: rows in flight first, then the newcomers (no [rows, V] concatenation)
         drawn = []
         if rows is not None:
+            assert state is not None and last_token is not None
             logits, state = policy.advance(last_token, state)
             drawn.append(
                 policy.continue_from(logits, state, 1, sampling=sampling, rng=rng, finished=finished, char_state=chars)[
@@ -108,18 +115,20 @@ def _mc_rewards_chunk(
         if rows is None:
             rows, state, finished, chars = new_rows, new_state, new_finished, new_chars
         else:
+            assert state is not None
             rows = torch.cat([rows, new_rows])
             state = policy.cat_states([state, new_state])
-            if eos is not None:
+            if finished is not None and new_finished is not None:
                 finished = torch.cat([finished, new_finished])
-            if chars is not None:
+            if chars is not None and new_chars is not None:
                 chars = torch.cat([chars, new_chars])
         last_token = torch.cat(drawn)[:, 0]
         rows[:, j] = last_token
-        if eos is not None:
+        if finished is not None:
             finished = finished | (last_token == eos)
-        if constraint is not None:
+        if constraint is not None and chars is not None:
             chars = constraint.step(chars, last_token)
+    assert rows is not None  # T >= 2
     # rows: group of prefix length t = 1..T-1, each B * n rows ordered (b, rollout)
     scores = score_in_chunks(score_fn, rows, max_rows).float()
     return scores.view(T - 1, B, n).mean(-1).transpose(0, 1)

@@ -82,7 +82,7 @@ class TextTokenizer:
             tok = Tokenizer(models.BPE())
             tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
             tok.decoder = decoders.ByteLevel()
-            trainer = trainers.BpeTrainer(
+            trainer: trainers.Trainer = trainers.BpeTrainer(
                 vocab_size=vocab_size,
                 special_tokens=SPECIALS,
                 initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),

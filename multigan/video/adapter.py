@@ -10,6 +10,7 @@ GAN, `loss.adv_weight=0` an L1-only predictor and no D updates at all).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -146,18 +147,15 @@ class VideoAdapter:
         with torch.no_grad():
             fake = torch.cat([context, G(context, future.shape[1])], 1)
         frames = self._frames_for_image_d(batch.shape[0], batch.device)
-        total, logs = 0.0, {}
+        total: torch.Tensor | float = 0.0
+        logs: dict[str, torch.Tensor | float] = {}
         for name, weight in self._heads(D):
             out = discriminator_objective(
-                self.cfg.loss,
-                lambda clip, h=name: D(clip, frames, head=h),
-                batch,
-                fake,
-                regularize=regularize,
-                prefix=f"d_{name}",
+                self.cfg.loss, _head(D, frames, name), batch, fake, regularize=regularize, prefix=f"d_{name}"
             )
             total = total + weight * out.loss
             logs.update(out.logs)
+        assert isinstance(total, torch.Tensor)  # at least one head (VideoModelConfig checks)
         return LossOutput(total, logs)
 
     def generator_loss(self, G: nn.Module, D: nn.Module, batch: VideoBatch) -> LossOutput:
@@ -212,6 +210,11 @@ class VideoAdapter:
             grid = side_by_side(context, samples["truth"], generated)
             write_video(folder / "side_by_side.mp4", grid)
             write_video(folder / "side_by_side.gif", grid)
+
+
+def _head(D: nn.Module, frames: torch.Tensor, name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """D's score of a clip by one head ("image" or "video")."""
+    return lambda clip: D(clip, frames, head=name)
 
 
 def side_by_side(context: torch.Tensor, truth: torch.Tensor, generated: torch.Tensor, gap: int = 2) -> torch.Tensor:

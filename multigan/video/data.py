@@ -22,6 +22,7 @@ import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -133,7 +134,8 @@ class VideoClips(Dataset):
                 continue
             try:
                 info = probe(path, exact=verify, max_pixels=self.max_pixels)
-                entry = {"frames": info.frames, "height": info.height, "width": info.width, "fps": info.fps}
+                entry: dict[str, Any] = {"frames": info.frames, "height": info.height, "width": info.width}
+                entry["fps"] = info.fps
             except VideoDecodeError as e:
                 entry = {"error": str(e)}
             entry.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
@@ -238,8 +240,8 @@ class MovingDigits:
 def _digit_sprites(digit_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Upscaled digit images in [0, 1], split into train (4/5) and held-out (1/5) digits."""
     images = raw_digits()[0][:, None]
-    big = F.interpolate(images, size=(digit_size, digit_size), mode="bicubic", align_corners=False)
-    big = big.clamp(0, 1)[:, 0].numpy()
+    upscaled = F.interpolate(images, size=(digit_size, digit_size), mode="bicubic", align_corners=False)
+    big = upscaled.clamp(0, 1)[:, 0].numpy()
     held_out = np.arange(len(big)) % 5 == 0
     return big[~held_out], big[held_out]
 

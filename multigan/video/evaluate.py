@@ -98,6 +98,8 @@ def evaluate_prediction(
         model_values = accumulate(model_values, values)
         copy_values = accumulate(copy_values, per_frame(copy, target, metrics))
         blank_values = accumulate(blank_values, per_frame(blank, target, metrics))
+    if model_values is None or copy_values is None or blank_values is None:
+        raise MultiganError("no held-out clips to score")
     return PredictionReport(
         context, predict, n, samples, summarize(model_values), summarize(copy_values), summarize(blank_values)
     )

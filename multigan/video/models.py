@@ -99,9 +99,11 @@ class FrameDecoder(nn.Module):
         self.out = nn.Conv2d(w1 + w1, channels + (3 if warp else 0), 3, 1, 1)  # 1/1
         if warp:  # start as "copy the last frame": zero flow, mask ~ 0.98
             with torch.no_grad():
+                bias = self.out.bias
+                assert bias is not None
                 self.out.weight[channels:].zero_()
-                self.out.bias[channels : channels + 2].zero_()
-                self.out.bias[channels + 2].fill_(4.0)
+                bias[channels : channels + 2].zero_()
+                bias[channels + 2].fill_(4.0)
 
     def forward(self, h: torch.Tensor, skips: list[torch.Tensor], previous: torch.Tensor) -> torch.Tensor:
         up = lambda z: F.interpolate(z, scale_factor=2.0, mode="nearest")
