@@ -119,11 +119,10 @@ def run_trainer(data: TensorImages, work: Path, steps: int, warmup: int) -> tupl
 
 def run_plain(data: TensorImages, steps: int, warmup: int) -> tuple[float, float]:
     """A plain PyTorch GAN loop: same nets, batch, optimizers, loss and EMA as the trainer's run."""
-    cfg = make_config("unused", [])
+    cfg = make_config("unused", [f"data.channels={data.channels}"])
     m, t = cfg.model, cfg.train
     torch.manual_seed(cfg.seed)
-    G = Generator(cfg.data.size, data.channels, m.z_dim, m.g_width, 0, m.g_norm)
-    D = Discriminator(cfg.data.size, data.channels, m.d_width, 0, m.d_norm, m.spectral_norm, m.dropout)
+    G, D = Generator(cfg), Discriminator(cfg)
     G_ema = copy.deepcopy(G).eval().requires_grad_(False)
     opt_G = torch.optim.Adam(G.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
     opt_D = torch.optim.Adam(D.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))

@@ -37,9 +37,8 @@ class ImageAdapter:
 
     # -- models and data
     def build_models(self) -> Networks:
-        m, size, ch = self.cfg.model, self.cfg.data.size, self.data.channels
-        G = build_generator(self.cfg, ch, self.num_classes)
-        D = Discriminator(size, ch, m.d_width, self.num_classes, m.d_norm, m.spectral_norm, m.dropout)
+        G = build_generator(self.cfg)  # data.channels and model.num_classes were resolved in __init__
+        D = Discriminator(self.cfg)
         return Networks(G, D)
 
     def dataset(self) -> TensorImages:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -10,7 +11,16 @@ import torch
 from multigan.core.config import LossConfig, RunConfig, TrainConfig, check_choice
 from multigan.core.errors import ConfigError
 from multigan.image.augment import diff_augment
-from multigan.image.models import NORMS, check_size
+
+NORMS = ("batch", "layer", "none")
+
+
+def check_size(size: int) -> int:
+    """Number of 2x up/down-sampling blocks between 4x4 and `size`."""
+    blocks = int(math.log2(size)) - 2
+    if size < 16 or size > 128 or 2 ** (blocks + 2) != size:
+        raise ValueError(f"data.size: must be a power of two between 16 and 128, got {size}")
+    return blocks
 
 
 @dataclass

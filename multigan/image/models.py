@@ -7,21 +7,11 @@ D: (conv stride 2, norm, LeakyReLU, dropout) blocks -> 4x4 -> logit, plus a proj
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-NORMS = ("batch", "layer", "none")
-
-
-def check_size(size: int) -> int:
-    """Number of 2x up/down-sampling blocks between 4x4 and `size`."""
-    blocks = int(math.log2(size)) - 2
-    if size < 16 or size > 128 or 2 ** (blocks + 2) != size:
-        raise ValueError(f"data.size: must be a power of two between 16 and 128, got {size}")
-    return blocks
+from multigan.image.config import ImageConfig, check_size
 
 
 def make_norm(kind: str, channels: int) -> nn.Module:
@@ -32,17 +22,22 @@ def make_norm(kind: str, channels: int) -> nn.Module:
     return nn.Identity()
 
 
+def _resolved(cfg: ImageConfig) -> tuple[int, int]:
+    """(size, channels): the image side and channels a run's networks are built for."""
+    if cfg.data.channels not in (1, 3):
+        raise ValueError("data.channels must be resolved to 1 or 3 before the networks are built")
+    return cfg.data.size, cfg.data.channels
+
+
 class Generator(nn.Module):
-    def __init__(
-        self,
-        size: int = 32,
-        channels: int = 1,
-        z_dim: int = 64,
-        width: int = 64,
-        num_classes: int = 0,
-        norm: str = "batch",
-    ) -> None:
+    """Built from the run's config: data.size, data.channels (resolved), model.z_dim, model.g_width,
+    model.num_classes (0: unconditional) and model.g_norm."""
+
+    def __init__(self, cfg: ImageConfig) -> None:
         super().__init__()
+        size, channels = _resolved(cfg)
+        m = cfg.model
+        z_dim, width, num_classes, norm = m.z_dim, m.g_width, m.num_classes, m.g_norm
         blocks = check_size(size)
         self.z_dim, self.num_classes = z_dim, num_classes
         self.embed = nn.Embedding(num_classes, z_dim) if num_classes > 0 else None
@@ -72,17 +67,14 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(
-        self,
-        size: int = 32,
-        channels: int = 1,
-        width: int = 64,
-        num_classes: int = 0,
-        norm: str = "none",
-        spectral: bool = True,
-        dropout: float = 0.0,
-    ) -> None:
+    """Built from the run's config: data.size, data.channels (resolved), model.d_width,
+    model.num_classes (0: no projection term), model.d_norm, model.spectral_norm, model.dropout."""
+
+    def __init__(self, cfg: ImageConfig) -> None:
         super().__init__()
+        size, channels = _resolved(cfg)
+        m = cfg.model
+        width, num_classes, norm, spectral, dropout = m.d_width, m.num_classes, m.d_norm, m.spectral_norm, m.dropout
         blocks = check_size(size)
         sn = spectral_norm if spectral else (lambda m: m)
         layers: list[nn.Module] = [sn(nn.Conv2d(channels, width, 3, 1, 1)), nn.LeakyReLU(0.2, inplace=True)]

@@ -19,9 +19,9 @@ from multigan.image.config import ImageConfig
 from multigan.image.models import Generator
 
 
-def build_generator(cfg: ImageConfig, channels: int, num_classes: int) -> Generator:
-    m = cfg.model
-    return Generator(cfg.data.size, channels, m.z_dim, m.g_width, num_classes, m.g_norm)
+def build_generator(cfg: ImageConfig) -> Generator:
+    """G for a config whose data.channels and model.num_classes are resolved (the run's config.yaml)."""
+    return Generator(cfg)
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
@@ -39,10 +39,9 @@ class ImagePipeline:
     def from_folder(cls, folder: str | Path, device: str = "cpu") -> ImagePipeline:
         """A run folder (its newest intact checkpoint's EMA generator) or an exported folder."""
         cfg = load_folder_config(folder, ImageConfig)
-        channels, num_classes = cfg.data.channels, cfg.model.num_classes
-        if channels == 0:  # runs written before the resolved values were saved
+        if cfg.data.channels == 0:  # runs written before the resolved values were saved
             raise ConfigError(f"{folder}: its config does not record data.channels; train it again")
-        G = build_generator(cfg, channels, num_classes)
+        G = build_generator(cfg)
         load_generator(folder, G)
         return cls(cfg, G.to(resolve_device(device)), Path(folder))
 

@@ -22,7 +22,7 @@ from multigan.core.losses import discriminator_objective, generator_loss
 from multigan.io.video import write_video
 from multigan.video.config import VideoConfig
 from multigan.video.data import MovingDigits, VideoClips, make_moving_digits
-from multigan.video.models import DiscriminatorConfig, VideoDiscriminator, VideoGenerator
+from multigan.video.models import VideoDiscriminator, VideoGenerator
 from multigan.video.pipeline import VideoPipeline, build_generator, channels_of, to_uint8, to_unit
 
 VideoBatch = torch.Tensor  # (b, K + P, c, h, w) in [-1, 1]
@@ -103,7 +103,7 @@ class VideoAdapter:
     def build_models(self) -> Networks:
         m = self.cfg.model
         G = build_generator(self.cfg)
-        D = VideoDiscriminator(DiscriminatorConfig(self.channels, m.d_width, m.spectral_norm, m.image_d, m.video_d))
+        D = VideoDiscriminator(m, self.channels)
         return Networks(G, D)
 
     def dataset(self) -> VideoClips:

@@ -15,12 +15,11 @@ Discriminators. The image discriminator judges single frames (2D convolutions); 
 discriminator judges whole clips, context + generated frames (3D convolutions). Both can carry
 spectral normalisation.
 
-Tensors are (b, t, c, h, w) in [-1, 1]; einops does the (b t) folding.
+Both take the recipe's `model.*` config (multigan.video.config.VideoModelConfig) and the frames'
+channels. Tensors are (b, t, c, h, w) in [-1, 1]; einops does the (b t) folding.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -28,25 +27,7 @@ from einops import rearrange, repeat
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-
-@dataclass
-class GeneratorConfig:
-    channels: int = 1  # image channels (1 gray, 3 RGB)
-    width: int = 16  # channels of the full-resolution features; doubled at each level, capped at 4x
-    hidden: int = 64  # ConvGRU state channels (at 1/8 resolution)
-    z_clip: int = 8  # noise channels per clip
-    z_frame: int = 4  # noise channels per predicted frame
-    warp: bool = True  # composite of the warped previous frame and a synthesised image
-    motion_input: bool = True  # the encoder sees each frame and its difference from the one before
-
-
-@dataclass
-class DiscriminatorConfig:
-    channels: int = 1
-    width: int = 32
-    spectral_norm: bool = True
-    image: bool = True  # image D on single frames
-    video: bool = True  # video D on whole clips
+from multigan.video.config import VideoModelConfig
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -136,18 +117,19 @@ class VideoGenerator(nn.Module):
     `generator` (a torch.Generator on the right device) makes the noise reproducible.
     """
 
-    def __init__(self, cfg: GeneratorConfig | None = None):
+    def __init__(self, cfg: VideoModelConfig | None = None, channels: int = 1):
         super().__init__()
-        self.cfg = cfg = cfg or GeneratorConfig()
-        self.encoder = FrameEncoder(cfg.channels * (2 if cfg.motion_input else 1), cfg.width, cfg.hidden)
+        self.cfg = cfg = cfg or VideoModelConfig()
+        self.channels = channels
+        self.encoder = FrameEncoder(channels * (2 if cfg.motion_input else 1), cfg.g_width, cfg.hidden)
         self.gru = ConvGRUCell(cfg.hidden + cfg.z_clip + cfg.z_frame, cfg.hidden)
-        self.decoder = FrameDecoder(cfg.channels, cfg.width, cfg.hidden, cfg.warp)
+        self.decoder = FrameDecoder(channels, cfg.g_width, cfg.hidden, cfg.warp)
 
     def forward(
         self, context: torch.Tensor, num_frames: int, *, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        if context.ndim != 5 or context.shape[2] != self.cfg.channels:
-            raise ValueError(f"context must be (b, K, {self.cfg.channels}, h, w), got {tuple(context.shape)}")
+        if context.ndim != 5 or context.shape[2] != self.channels:
+            raise ValueError(f"context must be (b, K, {self.channels}, h, w), got {tuple(context.shape)}")
         b, k, _, h, w = context.shape
         if h % 8 or w % 8:
             raise ValueError(f"frame sides must be multiples of 8, got {h}x{w}")
@@ -192,11 +174,10 @@ def _maybe_sn(module: nn.Module, on: bool) -> nn.Module:
 class ImageDiscriminator(nn.Module):
     """Frames (n, c, h, w) -> one logit per frame."""
 
-    def __init__(self, cfg: DiscriminatorConfig):
+    def __init__(self, channels: int, w: int, sn: bool):
         super().__init__()
-        w, sn = cfg.width, cfg.spectral_norm
         layers: list[nn.Module] = []
-        cin = cfg.channels
+        cin = channels
         for cout in (w, 2 * w, 4 * w, 4 * w):
             layers += [_maybe_sn(nn.Conv2d(cin, cout, 4, 2, 1), sn), nn.LeakyReLU(0.2)]
             cin = cout
@@ -210,11 +191,10 @@ class ImageDiscriminator(nn.Module):
 class ClipDiscriminator(nn.Module):
     """Clips (b, t, c, h, w) -> one logit per clip, from 3D convolutions over time and space."""
 
-    def __init__(self, cfg: DiscriminatorConfig):
+    def __init__(self, channels: int, w: int, sn: bool):
         super().__init__()
-        w, sn = cfg.width, cfg.spectral_norm
         layers: list[nn.Module] = []
-        cin = cfg.channels
+        cin = channels
         for cout, st in ((w, 1), (2 * w, 2), (4 * w, 2), (4 * w, 1)):
             layers += [_maybe_sn(nn.Conv3d(cin, cout, (3, 4, 4), (st, 2, 2), (1, 1, 1)), sn), nn.LeakyReLU(0.2)]
             cin = cout
@@ -234,13 +214,13 @@ class VideoDiscriminator(nn.Module):
     clip. `head="image"` or `"video"` runs and returns only that one.
     """
 
-    def __init__(self, cfg: DiscriminatorConfig | None = None):
+    def __init__(self, cfg: VideoModelConfig | None = None, channels: int = 1):
         super().__init__()
-        self.cfg = cfg = cfg or DiscriminatorConfig()
-        if not (cfg.image or cfg.video):
+        self.cfg = cfg = cfg or VideoModelConfig()
+        if not (cfg.image_d or cfg.video_d):
             raise ValueError("the video GAN needs at least one of the image and video discriminators")
-        self.image = ImageDiscriminator(cfg) if cfg.image else None
-        self.video = ClipDiscriminator(cfg) if cfg.video else None
+        self.image = ImageDiscriminator(channels, cfg.d_width, cfg.spectral_norm) if cfg.image_d else None
+        self.video = ClipDiscriminator(channels, cfg.d_width, cfg.spectral_norm) if cfg.video_d else None
 
     @property
     def heads(self) -> tuple[str, ...]:

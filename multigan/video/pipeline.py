@@ -23,7 +23,7 @@ from multigan.core.runtime import resolve_device
 from multigan.io.image import fit_image, read_image
 from multigan.io.video import probe, read_video
 from multigan.video.config import VideoConfig
-from multigan.video.models import GeneratorConfig, VideoGenerator
+from multigan.video.models import VideoGenerator
 
 SeedFrames = str | os.PathLike | Sequence[str | os.PathLike] | np.ndarray | torch.Tensor
 
@@ -34,10 +34,7 @@ def channels_of(cfg: VideoConfig) -> int:
 
 
 def build_generator(cfg: VideoConfig) -> VideoGenerator:
-    m = cfg.model
-    return VideoGenerator(
-        GeneratorConfig(channels_of(cfg), m.g_width, m.hidden, m.z_clip, m.z_frame, m.warp, m.motion_input)
-    )
+    return VideoGenerator(cfg.model, channels_of(cfg))
 
 
 def to_unit(frames: torch.Tensor) -> torch.Tensor:

@@ -1,14 +1,21 @@
 import pytest
 import torch
 
+from multigan.core.config import load_config
+from multigan.core.errors import ConfigError
 from multigan.image.augment import diff_augment
+from multigan.image.config import ImageConfig
 from multigan.image.models import Discriminator, Generator
+
+
+def _cfg(*overrides: str) -> ImageConfig:
+    return load_config(ImageConfig, None, ["model.z_dim=8", "model.g_width=4", "model.d_width=4", *overrides])
 
 
 @pytest.mark.parametrize("size", [16, 32, 64, 128])
 def test_shapes(size):
-    G = Generator(size, 3, z_dim=8, width=4)
-    D = Discriminator(size, 3, width=4)
+    cfg = _cfg(f"data.size={size}", "data.channels=3")
+    G, D = Generator(cfg), Discriminator(cfg)
     x = G(torch.randn(2, 8))
     assert x.shape == (2, 3, size, size) and x.abs().max() <= 1
     assert D(x).shape == (2,)
@@ -16,13 +23,18 @@ def test_shapes(size):
 
 @pytest.mark.parametrize("size", [8, 24, 256])
 def test_bad_size(size):
-    with pytest.raises(ValueError, match="power of two"):
-        Generator(size)
+    with pytest.raises(ConfigError, match="power of two"):
+        _cfg(f"data.size={size}")
+
+
+def test_networks_need_resolved_channels():
+    with pytest.raises(ValueError, match="resolved"):
+        Generator(_cfg())  # data.channels=0 (auto): the adapter resolves it from the data
 
 
 def test_conditional_projection_depends_on_label():
-    G = Generator(16, 1, z_dim=8, width=4, num_classes=3)
-    D = Discriminator(16, 1, width=4, num_classes=3)
+    cfg = _cfg("data.size=16", "data.channels=1", "model.conditional=true", "model.num_classes=3")
+    G, D = Generator(cfg), Discriminator(cfg)
     z = torch.randn(2, 8)
     x = G(z, torch.tensor([0, 0]))
     assert not torch.equal(x, G(z, torch.tensor([1, 1])))

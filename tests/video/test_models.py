@@ -3,15 +3,11 @@
 import pytest
 import torch
 
-from multigan.video.models import (
-    DiscriminatorConfig,
-    GeneratorConfig,
-    VideoDiscriminator,
-    VideoGenerator,
-    warp,
-)
+from multigan.core.errors import ConfigError
+from multigan.video.config import VideoModelConfig
+from multigan.video.models import VideoDiscriminator, VideoGenerator, warp
 
-SMALL_G = dict(width=4, hidden=8, z_clip=2, z_frame=2)
+SMALL_G = dict(g_width=4, hidden=8, z_clip=2, z_frame=2)
 
 
 def context(b=2, k=3, c=1, h=16, w=16, seed=0):
@@ -20,7 +16,7 @@ def context(b=2, k=3, c=1, h=16, w=16, seed=0):
 
 @pytest.mark.parametrize("k, n, c, h, w", [(1, 1, 1, 8, 8), (3, 5, 1, 16, 16), (4, 2, 3, 16, 24)])
 def test_generator_shapes_for_several_context_lengths_and_horizons(k, n, c, h, w):
-    g = VideoGenerator(GeneratorConfig(channels=c, **SMALL_G))
+    g = VideoGenerator(VideoModelConfig(**SMALL_G), channels=c)
     out = g(context(2, k, c, h, w), n)
     assert out.shape == (2, n, c, h, w)
     assert out.isfinite().all() and out.abs().max() <= 1
@@ -28,7 +24,7 @@ def test_generator_shapes_for_several_context_lengths_and_horizons(k, n, c, h, w
 
 @pytest.mark.parametrize("warp_on", [True, False])
 def test_generation_runs_past_the_training_length(warp_on):
-    g = VideoGenerator(GeneratorConfig(warp=warp_on, **SMALL_G))
+    g = VideoGenerator(VideoModelConfig(warp=warp_on, **SMALL_G))
     ctx = context(k=2)
     short = g(ctx, 3, generator=torch.Generator().manual_seed(1))
     long = g(ctx, 12, generator=torch.Generator().manual_seed(1))
@@ -38,7 +34,7 @@ def test_generation_runs_past_the_training_length(warp_on):
 
 
 def test_noise_is_reproducible_from_a_generator_and_changes_the_output():
-    g = VideoGenerator(GeneratorConfig(warp=False, **SMALL_G))
+    g = VideoGenerator(VideoModelConfig(warp=False, **SMALL_G))
     ctx = context()
     a = g(ctx, 3, generator=torch.Generator().manual_seed(7))
     b = g(ctx, 3, generator=torch.Generator().manual_seed(7))
@@ -48,7 +44,7 @@ def test_noise_is_reproducible_from_a_generator_and_changes_the_output():
 
 
 def test_an_untrained_generator_starts_close_to_copying_the_last_frame():
-    g = VideoGenerator(GeneratorConfig(**SMALL_G))
+    g = VideoGenerator(VideoModelConfig(**SMALL_G))
     ctx = context()
     out = g(ctx, 4)
     assert (out - ctx[:, -1:]).abs().mean() < 0.05
@@ -66,8 +62,8 @@ def test_warp_moves_content_by_the_flow():
 
 
 def test_gradients_reach_the_generator_through_the_discriminator():
-    g = VideoGenerator(GeneratorConfig(**SMALL_G))
-    d = VideoDiscriminator(DiscriminatorConfig(width=4))
+    g = VideoGenerator(VideoModelConfig(**SMALL_G))
+    d = VideoDiscriminator(VideoModelConfig(d_width=4))
     ctx = context()
     fake = g(ctx, 2)
     logits = d(torch.cat([ctx, fake], 1), torch.tensor([[3, 4], [4, 3]]))
@@ -79,19 +75,19 @@ def test_gradients_reach_the_generator_through_the_discriminator():
 
 def test_discriminator_options():
     clip = context(2, 5, 3, 16, 16)
-    only_video = VideoDiscriminator(DiscriminatorConfig(channels=3, width=4, image=False))
+    only_video = VideoDiscriminator(VideoModelConfig(d_width=4, image_d=False), channels=3)
     assert set(only_video(clip)) == {"video"}
-    plain = VideoDiscriminator(DiscriminatorConfig(channels=3, width=4, spectral_norm=False))
-    normed = VideoDiscriminator(DiscriminatorConfig(channels=3, width=4, spectral_norm=True))
+    plain = VideoDiscriminator(VideoModelConfig(d_width=4, spectral_norm=False), channels=3)
+    normed = VideoDiscriminator(VideoModelConfig(d_width=4, spectral_norm=True), channels=3)
     assert not any("parametrizations" in n for n, _ in plain.named_parameters())
     assert any("parametrizations" in n for n, _ in normed.named_parameters())
     assert plain(clip)["image"].shape == (10,)  # every frame when no indices are given
-    with pytest.raises(ValueError, match="at least one"):
-        VideoDiscriminator(DiscriminatorConfig(image=False, video=False))
+    with pytest.raises(ConfigError, match="at least one discriminator"):
+        VideoModelConfig(image_d=False, video_d=False)
 
 
 def test_bad_inputs_are_named():
-    g = VideoGenerator(GeneratorConfig(**SMALL_G))
+    g = VideoGenerator(VideoModelConfig(**SMALL_G))
     with pytest.raises(ValueError, match="multiples of 8"):
         g(context(h=12), 2)
     with pytest.raises(ValueError, match=r"\(b, K, 1, h, w\)"):
