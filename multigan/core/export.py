@@ -50,7 +50,10 @@ def read_info(folder: str | Path) -> dict[str, Any]:
     file = folder / INFO_FILE
     if not file.is_file():
         if (folder / CONFIG_FILE).is_file():
-            raise MultiganError(f"{folder} has no {INFO_FILE}: it was trained by multigan 0.1; train it again")
+            raise MultiganError(
+                f"{folder} has no {INFO_FILE} (multigan 0.1 trained it): run train again with the same out_dir; "
+                "it resumes and records it"
+            )
         raise MultiganError(f"{folder} is neither a run folder nor an exported model (no {INFO_FILE})")
     try:
         info = json.loads(file.read_text())

@@ -40,7 +40,10 @@ class ImagePipeline:
         """A run folder (its newest intact checkpoint's EMA generator) or an exported folder."""
         cfg = load_folder_config(folder, ImageConfig)
         if cfg.data.channels == 0:  # runs written before the resolved values were saved
-            raise ConfigError(f"{folder}: its config does not record data.channels; train it again")
+            raise ConfigError(
+                f"{folder}: its config.yaml does not record data.channels (multigan 0.1 trained it); run train "
+                "again with the same out_dir: it resumes and records them"
+            )
         G = build_generator(cfg)
         load_generator(folder, G)
         return cls(cfg, G.to(resolve_device(device)), Path(folder))
