@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TypeVar
 
 from safetensors.torch import save_model
 from torch import nn
 
+from multigan import __version__
 from multigan.core.checkpoint import checkpoint_dirs, latest_checkpoint, load_weights
 from multigan.core.config import RunConfig, load_config, save_config
 from multigan.core.errors import MultiganError
@@ -30,16 +30,9 @@ EVALUATION_FILE = "evaluation.json"
 T = TypeVar("T", bound=RunConfig)
 
 
-def multigan_version() -> str:
-    try:
-        return version("multigan")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def write_info(folder: Path, modality: str, kind: str) -> None:
     """`multigan.json`: {"modality", "kind": "run" | "export", "multigan": version}."""
-    info = {"modality": modality, "kind": kind, "multigan": multigan_version()}
+    info = {"modality": modality, "kind": kind, "multigan": __version__}
     (folder / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n")
 
 
@@ -103,7 +96,7 @@ def model_card(cfg: RunConfig, source: Path, evaluation: dict[str, Any] | None) 
         "",
         f"# multigan {cfg.modality} generator",
         "",
-        f"Exported from the run `{source}` with multigan {multigan_version()}.",
+        f"Exported from the run `{source}` with multigan {__version__}.",
         "",
         "```python",
         "import multigan",

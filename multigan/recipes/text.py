@@ -21,8 +21,8 @@ from multigan.core.trainer import Trainer
 from multigan.text.adapter import TextAdapter
 from multigan.text.config import TextConfig
 from multigan.text.evaluate import evaluate_run, training_callbacks
-from multigan.text.generators import HFGenerator, SamplingConfig
-from multigan.text.pipeline import HF_DIR, TextPipeline, export_hf
+from multigan.text.generators import HFGenerator
+from multigan.text.pipeline import HF_DIR, TextPipeline, check_generate_options, export_hf
 
 PROG = "python -m multigan.recipes.text"
 CONFIG_CLASS = TextConfig
@@ -73,11 +73,8 @@ def add_generate_args(p: argparse.ArgumentParser) -> None:
 
 
 def generate(args: argparse.Namespace) -> None:
-    SamplingConfig(args.temperature, args.top_k, args.top_p)  # a bad value is one line, before loading
-    if args.max_new_tokens < 1 or args.num_samples < 1:
-        raise MultiganError("--max-new-tokens and --num-samples must be at least 1")
-    if not 0 <= args.min_new_tokens <= args.max_new_tokens:
-        raise MultiganError("--min-new-tokens must be between 0 and --max-new-tokens")
+    options = (args.max_new_tokens, args.num_samples, args.min_new_tokens, args.temperature, args.top_k, args.top_p)
+    check_generate_options(*options)  # before loading anything
     model = TextPipeline.from_folder(args.run, args.device)
     texts = model.generate(
         args.prompt,

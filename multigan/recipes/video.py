@@ -50,13 +50,8 @@ def train(cfg: VideoConfig) -> None:
 
 
 def _report_skipped(adapter: VideoAdapter) -> None:
-    skipped = adapter.skipped
-    if skipped:
-        print(f"{len(skipped)} video file(s) could not be decoded and were skipped:")
-        for path, _ in skipped[:10]:
-            print(f"  {path}")
-        if len(skipped) > 10:
-            print(f"  ... and {len(skipped) - 10} more")
+    if adapter.skipped:  # each was named in a warning line when the data was read
+        print(f"{len(adapter.skipped)} video file(s) could not be decoded and were skipped")
 
 
 # ------------------------------------------------------------------------------------- generate

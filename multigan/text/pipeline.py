@@ -34,6 +34,17 @@ def export_hf(G: HFGenerator, adapter: TextAdapter, out: Path) -> None:
     adapter.tokenizer.save(out)
 
 
+def check_generate_options(
+    max_new_tokens: int, num_samples: int, min_new_tokens: int, temperature: float, top_k: int, top_p: float
+) -> None:
+    """One-line errors for bad generation options (the CLI checks them before loading a model)."""
+    if max_new_tokens < 1 or num_samples < 1:
+        raise MultiganError("--max-new-tokens and --num-samples must be at least 1")
+    if not 0 <= min_new_tokens <= max_new_tokens:
+        raise MultiganError("--min-new-tokens must be between 0 and --max-new-tokens")
+    SamplingConfig(temperature, top_k, top_p)
+
+
 class TextPipeline:
     modality = "text"
 
@@ -80,10 +91,7 @@ class TextPipeline:
         """`num_samples` texts, each the prompt followed by up to `max_new_tokens` tokens; a sample
         ends early where the model draws its end-of-text token (never before `min_new_tokens`).
         Oracle runs take and give token ids separated by spaces."""
-        if max_new_tokens < 1 or num_samples < 1:
-            raise MultiganError("--max-new-tokens and --num-samples must be at least 1")
-        if not 0 <= min_new_tokens <= max_new_tokens:
-            raise MultiganError("--min-new-tokens must be between 0 and --max-new-tokens")
+        check_generate_options(max_new_tokens, num_samples, min_new_tokens, temperature, top_k, top_p)
         sampling = SamplingConfig(temperature, top_k, top_p, self.cfg.seqgan.sampler)
         ids = self.prompt_ids(prompt)
         G = self.G

@@ -58,7 +58,7 @@ class TextTokenizer:
 
     def constraint(self, vocab_size: int) -> Utf8Constraint | None:
         """What keeps a generator's samples valid UTF-8 (None: a character tokenizer needs nothing)."""
-        return Utf8Constraint.for_tokenizer(self.hf, vocab_size)
+        return Utf8Constraint.for_pieces(self.pieces, vocab_size)
 
     def save(self, directory: Path) -> None:
         self.hf.save_pretrained(str(directory))

@@ -136,9 +136,9 @@ class Utf8Constraint:
         return self._tables[device]
 
     @classmethod
-    def for_tokenizer(cls, hf_tokenizer, vocab_size: int) -> Utf8Constraint | None:
-        """The constraint for a byte-level tokenizer; None for one whose tokens are characters."""
-        pieces = token_bytes(hf_tokenizer)
+    def for_pieces(cls, pieces: list[bytes | None] | None, vocab_size: int) -> Utf8Constraint | None:
+        """The constraint for a byte-level tokenizer's token bytes (`token_bytes`); None for a
+        tokenizer whose tokens are characters (pieces None)."""
         if pieces is None:
             return None
         try:
