@@ -14,17 +14,43 @@ from multigan.core.adapter import LossOutput
 from multigan.core.config import LossConfig
 
 
-def discriminator_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    real, fake = real_logits.float(), fake_logits.float()
+def _real_term(kind: str, real: torch.Tensor) -> torch.Tensor:
+    """D's per-sample loss on logits it should call real."""
     if kind == "nonsaturating":
-        return F.softplus(-real).mean() + F.softplus(fake).mean()
+        return F.softplus(-real)
     if kind == "hinge":
-        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+        return F.relu(1 - real)
     if kind == "lsgan":
-        return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean()
+        return 0.5 * (real - 1) ** 2
     if kind == "wgan-gp":
-        return fake.mean() - real.mean()
+        return -real
     raise ValueError(f"unknown loss kind {kind!r}")
+
+
+def _fake_term(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    """D's per-sample loss on logits it should call fake."""
+    if kind == "nonsaturating":
+        return F.softplus(fake)
+    if kind == "hinge":
+        return F.relu(1 + fake)
+    if kind == "lsgan":
+        return 0.5 * fake**2
+    if kind == "wgan-gp":
+        return fake
+    raise ValueError(f"unknown loss kind {kind!r}")
+
+
+def discriminator_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    return _real_term(kind, real_logits.float()).mean() + fake_loss(kind, fake_logits)
+
+
+def fake_loss(kind: str, fake_logits: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+    """D's loss on logits it should call fake, averaged over `rows` (a bool mask; None: all). The
+    matching-aware loss is this on real samples scored with mismatched conditions."""
+    per_sample = _fake_term(kind, fake_logits.float())
+    if rows is None:
+        return per_sample.mean()
+    return (per_sample * rows).sum() / rows.sum().clamp(min=1)
 
 
 def generator_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
