@@ -6,11 +6,19 @@ P generated ones. The image discriminator judges single predicted frames, the vi
 discriminator whole clips (context included). G's loss is the core's adversarial loss on both
 heads plus a weighted L1 reconstruction of the P frames (`loss.recon_weight`; 0 gives a pure
 GAN, `loss.adv_weight=0` an L1-only predictor and no D updates at all).
+
+Keywords (`model.keywords=true`): each clip carries its caption (captions.csv or a .txt beside
+the video; the moving digits' grammar writes one). G and D read it; a share of the captions
+(`model.cond_dropout`) is hidden in every batch so the model also works without. Two more terms:
+clips G draws from the caption alone, first frame included, are fakes too (`loss.free_weight`),
+and a real clip shown with another clip's caption counts as fake for D (the matching-aware loss,
+`loss.match_weight`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,14 +26,41 @@ import torch
 from torch import nn
 
 from multigan.core.adapter import LossOutput, Networks, Phase
-from multigan.core.losses import discriminator_objective, generator_loss
+from multigan.core.conditioning import (
+    VOCABULARY_FILE,
+    CaptionTokens,
+    CaptionVocabulary,
+    drop_condition,
+    mismatched,
+)
+from multigan.core.errors import MultiganError, warn
+from multigan.core.losses import discriminator_objective, fake_loss, generator_loss
 from multigan.io.video import write_video
+from multigan.video.captions import read_captions
 from multigan.video.config import VideoConfig
-from multigan.video.data import MovingDigits, VideoClips, make_moving_digits
+from multigan.video.data import CaptionedClips, MovingDigits, VideoClips, make_moving_digits
 from multigan.video.models import VideoDiscriminator, VideoGenerator
-from multigan.video.pipeline import VideoPipeline, build_generator, channels_of, to_uint8, to_unit
+from multigan.video.pipeline import (
+    CaptionTokenizer,
+    VideoPipeline,
+    build_generator,
+    channels_of,
+    saved_tokenizer,
+    to_uint8,
+    to_unit,
+)
 
-VideoBatch = torch.Tensor  # (b, K + P, c, h, w) in [-1, 1]
+
+@dataclass
+class VideoBatch:
+    """Clips (b, K + P, c, h, w), uint8 on the CPU and [-1, 1] on the device, and (keywords runs)
+    their captions."""
+
+    frames: torch.Tensor
+    caption: CaptionTokens | None = None
+
+    def pin_memory(self) -> VideoBatch:
+        return VideoBatch(self.frames.pin_memory(), None if self.caption is None else self.caption.pin_memory())
 
 
 def to_frames(frames: torch.Tensor) -> torch.Tensor:
@@ -36,12 +71,16 @@ def to_frames(frames: torch.Tensor) -> torch.Tensor:
 class VideoAdapter:
     """Data is found (and moving digits written) on first use, so generate never indexes a folder."""
 
-    def __init__(self, cfg: VideoConfig) -> None:
+    def __init__(self, cfg: VideoConfig, run_dir: Path | None = None) -> None:
         self.cfg = cfg
+        self.run_dir = Path(run_dir or cfg.out_dir)
         self.channels = channels_of(cfg)
+        self.keywords = cfg.model.keywords
         self._roots: tuple[Path, Path | None] | None = None
         self._train: VideoClips | None = None
         self._heldout: dict[int, VideoClips] = {}
+        self._captions: dict[Path, dict[str, str]] = {}
+        self._tokenizer: CaptionTokenizer | None = None
 
     def roots(self) -> tuple[Path, Path | None]:
         """(training folder, held-out folder or None), writing moving digits the first time."""
@@ -54,6 +93,8 @@ class VideoAdapter:
                     frames=d.digits_frames,
                     size=d.size,
                     digit_size=max(4, round(d.size * 3 / 8)),
+                    digits_per_clip=2 if d.grammar != "single" else 1,
+                    grammar=d.grammar,
                 )
                 root = make_moving_digits(digits, d.cache_dir or None)
                 self._roots = (root / "train", root / "test")
@@ -91,6 +132,43 @@ class VideoAdapter:
             self._heldout[length] = self._clips(val_root or train_root, length, length, quiet=val_root is None)
         return self._heldout[length]
 
+    # -- captions
+    def captions(self, clips: VideoClips) -> dict[str, str]:
+        """{video file: caption} for a dataset's videos, read once; what is off is warned about once."""
+        if clips.root not in self._captions:
+            found = read_captions(clips.root, [Path(f) for f in clips.files])
+            for line in found.warnings(clips.root):
+                warn(line)
+            self._captions[clips.root] = found.by_file
+        return self._captions[clips.root]
+
+    @property
+    def tokenizer(self) -> CaptionTokenizer:
+        """The caption tokenizer: the run's saved vocabulary (resuming), a transformers model's own,
+        or a new vocabulary fitted to the training captions."""
+        if self._tokenizer is None:
+            if self.cfg.model.text_encoder or (self.run_dir / VOCABULARY_FILE).is_file():
+                self._tokenizer = saved_tokenizer(self.cfg, self.run_dir)
+            else:
+                captions = sorted(set(self.captions(self.clips).values()))
+                if not captions:
+                    raise MultiganError(
+                        f"model.keywords: no video under {str(self.clips.root)!r} has a caption "
+                        "(captions.csv with columns file,caption, or a .txt beside each video)"
+                    )
+                self._tokenizer = CaptionVocabulary.fit(captions)
+            assert self._tokenizer is not None
+        return self._tokenizer
+
+    def save_vocabulary(self) -> None:
+        """Write the run's vocabulary (before training: a resumed run encodes captions the same way)."""
+        if self.keywords and isinstance(self.tokenizer, CaptionVocabulary):
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.tokenizer.save(self.run_dir / VOCABULARY_FILE)
+
+    def encode(self, captions: list[str | None]) -> CaptionTokens:
+        return self.tokenizer.encode(captions)
+
     @property
     def skipped(self) -> list[tuple[str, str]]:
         """Undecodable files met so far, (path, reason), training and held-out data together."""
@@ -101,19 +179,24 @@ class VideoAdapter:
 
     # -- models and data
     def build_models(self) -> Networks:
-        m = self.cfg.model
-        G = build_generator(self.cfg)
-        D = VideoDiscriminator(m, self.channels)
+        tokenizer = self.tokenizer if self.keywords else None
+        G = build_generator(self.cfg, tokenizer)
+        vocab_size = tokenizer.size if isinstance(tokenizer, CaptionVocabulary) else 0
+        D = VideoDiscriminator(self.cfg.model, self.channels, vocab_size)
         return Networks(G, D)
 
-    def dataset(self) -> VideoClips:
-        return self.clips
+    def dataset(self) -> VideoClips | CaptionedClips:
+        return CaptionedClips(self.clips, self.captions(self.clips)) if self.keywords else self.clips
 
-    def collate(self, items: list[torch.Tensor]) -> torch.Tensor:
-        return torch.stack(items)  # uint8 (b, t, c, h, w): a quarter of the bytes of floats
+    def collate(self, items: list[Any]) -> VideoBatch:
+        """uint8 frames (b, t, c, h, w), a quarter of the bytes of floats, and the captions' tokens."""
+        if not self.keywords:
+            return VideoBatch(torch.stack(items))
+        return VideoBatch(torch.stack([frames for frames, _ in items]), self.encode([c for _, c in items]))
 
-    def to_device(self, batch: torch.Tensor, device: torch.device) -> VideoBatch:
-        return to_unit(batch.to(device, non_blocking=True))
+    def to_device(self, batch: VideoBatch, device: torch.device) -> VideoBatch:
+        caption = None if batch.caption is None else batch.caption.to(device, non_blocking=True)
+        return VideoBatch(to_unit(batch.frames.to(device, non_blocking=True)), caption)
 
     def phases(self, G: nn.Module, D: nn.Module) -> list[Phase]:
         adversarial = self.cfg.loss.adv_weight > 0
@@ -128,103 +211,174 @@ class VideoAdapter:
         ]
 
     # -- losses
-    def _split(self, batch: VideoBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    def _split(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k = self.cfg.data.context
-        return batch[:, :k], batch[:, k:]
+        return frames[:, :k], frames[:, k:]
 
     def _frames_for_image_d(self, b: int, device: torch.device) -> torch.Tensor:
         k, p = self.cfg.data.context, self.cfg.data.predict
         n = min(self.cfg.model.image_d_frames, p)
         return k + torch.rand(b, p, device=device).argsort(dim=1)[:, :n]  # n distinct predicted frames
 
+    def _frames_of_drawn_clips(self, b: int, device: torch.device) -> torch.Tensor:
+        """For clips drawn from captions alone: the first frame (the first-frame generator learns
+        only from this) and n - 1 distinct others."""
+        length = self.cfg.data.context + self.cfg.data.predict
+        n = min(self.cfg.model.image_d_frames, length)
+        rest = 1 + torch.rand(b, length - 1, device=device).argsort(dim=1)[:, : n - 1]
+        return torch.cat([torch.zeros(b, 1, dtype=torch.long, device=device), rest], 1)
+
     def _heads(self, D: nn.Module) -> list[tuple[str, float]]:
         lc, m = self.cfg.loss, self.cfg.model
         heads = [("image", lc.image_weight, m.image_d), ("video", lc.video_weight, m.video_d)]
         return [(name, weight) for name, weight, on in heads if on and weight > 0]
 
-    def discriminator_loss(self, G: nn.Module, D: nn.Module, batch: VideoBatch, *, regularize: bool) -> LossOutput:
-        context, future = self._split(batch)
+    def _training_caption(self, batch: VideoBatch) -> CaptionTokens | None:
+        """The batch's captions with condition dropout applied (None for runs without keywords)."""
+        if batch.caption is None:
+            return None
+        return drop_condition(batch.caption, self.cfg.model.cond_dropout)
+
+    def _drawn_clips(self, G: VideoGenerator, caption: CaptionTokens | None, length: int) -> torch.Tensor | None:
+        """Clips G draws from the captions of the first half of the batch alone (half: drawing a
+        whole clip costs as much as the rest of the step), or None when there are none to draw."""
+        if caption is None or not self.keywords or self.cfg.loss.free_weight <= 0:
+            return None
+        half = torch.arange(max(1, len(caption) // 2), device=caption.ids.device)
+        return G.from_caption(caption.index(half), length)
+
+    def discriminator_loss(self, G: VideoGenerator, D: nn.Module, batch: VideoBatch, *, regularize: bool) -> LossOutput:
+        lc = self.cfg.loss
+        real = batch.frames
+        b, length = real.shape[:2]
+        context, future = self._split(real)
+        caption = self._training_caption(batch)
         with torch.no_grad():
-            fake = torch.cat([context, G(context, future.shape[1])], 1)
-        frames = self._frames_for_image_d(batch.shape[0], batch.device)
+            fake = torch.cat([context, G(context, future.shape[1], caption=caption)], 1)
+            drawn = self._drawn_clips(G, caption, length)
+        frames = self._frames_for_image_d(b, real.device)
         total: torch.Tensor | float = 0.0
         logs: dict[str, torch.Tensor | float] = {}
         for name, weight in self._heads(D):
             out = discriminator_objective(
-                self.cfg.loss, _head(D, frames, name), batch, fake, regularize=regularize, prefix=f"d_{name}"
+                lc, _head(D, frames, name, caption), real, fake, regularize=regularize, prefix=f"d_{name}"
             )
-            total = total + weight * out.loss
+            loss = out.loss
             logs.update(out.logs)
+            if drawn is not None and caption is not None:
+                drawn_frames = self._frames_of_drawn_clips(drawn.shape[0], real.device)
+                drawn_caption = caption.index(torch.arange(drawn.shape[0], device=real.device))
+                drawn_logits = D(drawn, drawn_frames, head=name, caption=drawn_caption)
+                drawn_loss = fake_loss(lc.kind, drawn_logits)
+                loss = loss + lc.free_weight * drawn_loss
+                logs[f"d_{name}_drawn"] = drawn_loss.detach()
+            if caption is not None and lc.match_weight > 0:
+                wrong, rows = mismatched(caption)
+                wrong_logits = D(real, frames, head=name, caption=wrong)
+                per_logit = rows.repeat_interleave(wrong_logits.shape[0] // b)
+                match_loss = fake_loss(lc.kind, wrong_logits, per_logit)
+                loss = loss + lc.match_weight * match_loss
+                logs[f"d_{name}_mismatch"] = match_loss.detach()
+            total = total + weight * loss
         assert isinstance(total, torch.Tensor)  # at least one head (VideoModelConfig checks)
         return LossOutput(total, logs)
 
-    def generator_loss(self, G: nn.Module, D: nn.Module, batch: VideoBatch) -> LossOutput:
+    def generator_loss(self, G: VideoGenerator, D: nn.Module, batch: VideoBatch) -> LossOutput:
         lc = self.cfg.loss
-        context, future = self._split(batch)
-        pred = G(context, future.shape[1])
+        b, length = batch.frames.shape[:2]
+        context, future = self._split(batch.frames)
+        caption = self._training_caption(batch)
+        pred = G(context, future.shape[1], caption=caption)
         l1 = (pred.float() - future.float()).abs().mean()
         loss = lc.recon_weight * l1
         logs: dict[str, Any] = {"g_l1": l1.detach()}
         if lc.adv_weight > 0:
             clip = torch.cat([context, pred], 1)
-            frames = self._frames_for_image_d(batch.shape[0], batch.device)
+            frames = self._frames_for_image_d(b, clip.device)
+            drawn = self._drawn_clips(G, caption, length)
             for name, weight in self._heads(D):
-                adv = generator_loss(lc.kind, D(clip, frames, head=name))
+                adv = generator_loss(lc.kind, D(clip, frames, head=name, caption=caption))
                 loss = loss + lc.adv_weight * weight * adv
                 logs[f"g_{name}"] = adv.detach()
+                if drawn is not None and caption is not None:
+                    drawn_frames = self._frames_of_drawn_clips(drawn.shape[0], clip.device)
+                    drawn_caption = caption.index(torch.arange(drawn.shape[0], device=clip.device))
+                    adv = generator_loss(lc.kind, D(drawn, drawn_frames, head=name, caption=drawn_caption))
+                    loss = loss + lc.adv_weight * weight * lc.free_weight * adv
+                    logs[f"g_{name}_drawn"] = adv.detach()
         return LossOutput(loss, logs)
 
     # -- sampling
-    def heldout_batch(self, n: int, context: int | None = None, predict: int | None = None) -> torch.Tensor:
-        """The first n held-out clips (n, K + P, c, h, w) in [-1, 1] (fewer if there are fewer)."""
+    def heldout_clips(
+        self, n: int, context: int | None = None, predict: int | None = None, start: int = 0
+    ) -> tuple[torch.Tensor, list[str | None]]:
+        """Held-out clips start..start+n (fewer if there are fewer) as (n, K + P, c, h, w) in [-1, 1],
+        and their captions (None: uncaptioned, or a run without keywords)."""
         ds = self.heldout(predict, context)
-        return to_unit(torch.stack([ds[i] for i in range(min(n, len(ds)))]))
+        rows = range(start, min(start + n, len(ds)))
+        clips = to_unit(torch.stack([ds[i] for i in rows]))
+        if not self.keywords:
+            return clips, [None] * len(rows)
+        captions = self.captions(ds)
+        return clips, [captions.get(ds.files[ds.clips[i][0]]) for i in rows]
 
     @torch.no_grad()
-    def sample(self, G: nn.Module, n: int, *, seed: int, condition: Any = None) -> dict[str, torch.Tensor]:
-        """Continue `condition` (context frames (b, K, c, h, w) in [-1, 1]) or the first n held-out clips.
-
-        Returns {"context", "generated"} and, for held-out clips, "truth" (the recorded frames).
-        """
+    def sample(self, G: nn.Module, n: int, *, seed: int) -> dict[str, Any]:
+        """The first n held-out clips continued from their K context frames (following their
+        captions in a keywords run): {"context", "generated", "truth"}. A keywords run adds
+        "drawn", clips of the same length drawn from the captions alone, and the "captions"."""
         k, p = self.cfg.data.context, self.cfg.data.eval_predict
-        if condition is None:
-            clips = self.heldout_batch(n, predict=p)
-            context, truth = clips[:, :k], clips[:, k:]
-        else:
-            context, truth = condition, None
-        generated = VideoPipeline(self.cfg, cast(VideoGenerator, G)).continue_clips(context, p, seed=seed)[0]
-        out = {"context": context.cpu(), "generated": generated}
-        if truth is not None:
-            out["truth"] = truth
+        clips, captions = self.heldout_clips(n, predict=p)
+        context, truth = clips[:, :k], clips[:, k:]
+        model = VideoPipeline(self.cfg, cast(VideoGenerator, G))
+        caption = self.encode(captions) if self.keywords else None
+        generated = model.continue_clips(context, p, seed=seed, caption=caption)[0]
+        out: dict[str, Any] = {"context": context.cpu(), "generated": generated, "truth": truth}
+        if caption is not None:
+            out["drawn"] = model.draw_clips(caption, k + p, seed=seed)[0]
+            out["captions"] = captions
         return out
 
-    def write_samples(self, samples: dict[str, torch.Tensor], out_dir: Path, step: int) -> None:
+    def write_samples(self, samples: dict[str, Any], out_dir: Path, step: int) -> None:
         """step_N/clip_XX.mp4 (context then generated frames) and step_N/side_by_side.mp4 and .gif
-        (truth | generated, one row per clip, context frames shown on both sides)."""
+        (truth | generated, one row per clip, context frames shown on both sides). A keywords run
+        adds step_N/keywords.mp4 and .gif (clips drawn from the captions alone, one row per
+        caption) and keywords.txt (the captions, in row order)."""
         folder = out_dir / f"step_{step:08d}"
         folder.mkdir(parents=True, exist_ok=True)
         context, generated = samples["context"], samples["generated"]
         for i in range(context.shape[0]):
             write_video(folder / f"clip_{i:02d}.mp4", to_frames(torch.cat([context[i], generated[i]])))
-        if "truth" in samples:
-            grid = side_by_side(context, samples["truth"], generated)
-            write_video(folder / "side_by_side.mp4", grid)
-            write_video(folder / "side_by_side.gif", grid)
+        grid = side_by_side(context, samples["truth"], generated)
+        write_video(folder / "side_by_side.mp4", grid)
+        write_video(folder / "side_by_side.gif", grid)
+        if "drawn" in samples:
+            drawn = tiles([samples["drawn"]])
+            write_video(folder / "keywords.mp4", drawn)
+            write_video(folder / "keywords.gif", drawn)
+            lines = [c if c is not None else "(no caption)" for c in samples["captions"]]
+            (folder / "keywords.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _head(D: nn.Module, frames: torch.Tensor, name: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """D's score of a clip by one head ("image" or "video")."""
-    return lambda clip: D(clip, frames, head=name)
+def _head(
+    D: nn.Module, frames: torch.Tensor, name: str, caption: CaptionTokens | None
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """D's score of a clip by one head ("image" or "video"), given the clips' captions."""
+    return lambda clip: D(clip, frames, head=name, caption=caption)
 
 
-def side_by_side(context: torch.Tensor, truth: torch.Tensor, generated: torch.Tensor, gap: int = 2) -> torch.Tensor:
-    """uint8 (t, H, W, c): each clip's row is (truth | generated), clips stacked top to bottom."""
-    left = torch.cat([context, truth], 1)
-    right = torch.cat([context, generated], 1)
-    b, t, c, h, w = left.shape
-    canvas = torch.ones(t, c, b * (h + gap) - gap, 2 * w + gap)  # white lines between tiles
-    for i in range(b):
-        top = i * (h + gap)
-        canvas[:, :, top : top + h, :w] = left[i]
-        canvas[:, :, top : top + h, w + gap :] = right[i]
+def side_by_side(context: torch.Tensor, truth: torch.Tensor, generated: torch.Tensor) -> torch.Tensor:
+    """uint8 (t, H, W, c): each clip's row is (truth | generated), context frames on both sides."""
+    return tiles([torch.cat([context, truth], 1), torch.cat([context, generated], 1)])
+
+
+def tiles(columns: list[torch.Tensor], gap: int = 2) -> torch.Tensor:
+    """Columns of clips (b, t, c, h, w) in [-1, 1] -> one uint8 video (t, H, W, c): clip i of every
+    column side by side in row i, white lines between tiles."""
+    b, t, c, h, w = columns[0].shape
+    canvas = torch.ones(t, c, b * (h + gap) - gap, len(columns) * (w + gap) - gap)
+    for j, column in enumerate(columns):
+        for i in range(b):
+            top, left = i * (h + gap), j * (w + gap)
+            canvas[:, :, top : top + h, left : left + w] = column[i]
     return to_frames(canvas)

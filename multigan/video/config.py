@@ -4,11 +4,13 @@ loss weights) and the shared `train.*` keys."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 from multigan.core.config import LossConfig, RunConfig, TrainConfig, check_positive
 from multigan.core.errors import ConfigError
 from multigan.io.video import DEFAULT_MAX_PIXELS
+from multigan.video.data import GRAMMARS
 
 
 @dataclass
@@ -28,6 +30,7 @@ class VideoDataConfig:
     digits_train: int = 1000  # moving digits: training videos
     digits_test: int = 100  # moving digits: held-out videos (digits never seen in training)
     digits_frames: int = 20  # moving digits: frames per video
+    grammar: str = ""  # moving digits with captions: "single" (Sync-DRAW's) or "two" digits (TGANs-C's); "": none
 
     def __post_init__(self) -> None:
         if self.size < 8 or self.size % 8:
@@ -36,6 +39,10 @@ class VideoDataConfig:
             raise ConfigError(f"data.channels: must be 0 (auto), 1 or 3, got {self.channels}")
         for key in ("context", "predict", "eval_predict", "frame_stride", "clip_step", "digits_train", "digits_test"):
             check_positive(f"data.{key}", getattr(self, key))
+        if self.grammar not in GRAMMARS:
+            raise ConfigError(f"data.grammar: must be one of {', '.join(map(repr, GRAMMARS))}, got {self.grammar!r}")
+        if self.grammar and self.path:
+            raise ConfigError('data.grammar: only for the moving digits (data.path=""); your videos bring captions.csv')
         longest = self.context + max(self.predict, self.eval_predict)
         if self.path == "" and longest > self.digits_frames:
             raise ConfigError(
@@ -57,9 +64,19 @@ class VideoModelConfig:
     image_d: bool = True  # image discriminator on single predicted frames
     video_d: bool = True  # 3D-conv discriminator on context + predicted frames
     image_d_frames: int = 2  # predicted frames per clip shown to the image discriminator
+    keywords: bool = False  # condition G and D on each clip's caption; G can then also draw the first frame
+    cond_dim: int = 64  # size of the caption vector
+    cond_dropout: float = 0.1  # share of training clips whose caption is hidden, so one model serves both
+    text_encoder: str = ""  # "": a word encoder trained with the GAN; else a local transformers model folder
 
     def __post_init__(self) -> None:
-        for key in ("g_width", "hidden", "d_width", "image_d_frames"):
+        if not 0 <= self.cond_dropout < 1:
+            raise ConfigError(f"model.cond_dropout: must be in [0, 1), got {self.cond_dropout}")
+        if self.text_encoder and not self.keywords:
+            raise ConfigError("model.text_encoder: only with model.keywords=true")
+        if self.text_encoder and not Path(self.text_encoder).is_dir():
+            raise ConfigError(f"model.text_encoder: {self.text_encoder!r} is not a folder holding a transformers model")
+        for key in ("g_width", "hidden", "d_width", "image_d_frames", "cond_dim"):
             check_positive(f"model.{key}", getattr(self, key))
         for key in ("z_clip", "z_frame"):
             check_positive(f"model.{key}", getattr(self, key), allow_zero=True)
@@ -74,10 +91,12 @@ class VideoLossConfig(LossConfig):
     adv_weight: float = 1.0  # weight of the adversarial terms; 0: L1 only (D is not trained)
     image_weight: float = 1.0  # image discriminator's share of the adversarial loss
     video_weight: float = 1.0  # video discriminator's share
+    match_weight: float = 1.0  # keywords: matching-aware term (real clip + another clip's caption = fake); 0: off
+    free_weight: float = 1.0  # keywords: weight of the clips G draws from the caption alone, first frame included
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for key in ("recon_weight", "adv_weight", "image_weight", "video_weight"):
+        for key in ("recon_weight", "adv_weight", "image_weight", "video_weight", "match_weight", "free_weight"):
             check_positive(f"loss.{key}", getattr(self, key), allow_zero=True)
         if self.recon_weight == 0 and self.adv_weight == 0:
             raise ConfigError("loss.recon_weight, loss.adv_weight: both are 0, nothing to train")
@@ -103,3 +122,10 @@ class VideoConfig(RunConfig):
         )
     )
     loss: VideoLossConfig = field(default_factory=VideoLossConfig)
+
+    def __post_init__(self) -> None:
+        if self.model.keywords and self.data.path == "" and not self.data.grammar:
+            raise ConfigError(
+                "model.keywords: the moving digits need a caption grammar (data.grammar=single or two), "
+                "or set data.path to videos with captions"
+            )

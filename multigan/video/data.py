@@ -16,10 +16,12 @@ encoded to mp4 through multigan.io.video and read back through `VideoClips` like
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,8 +33,9 @@ from torch.utils.data import Dataset
 
 from multigan.core.data import cache_dir as core_cache_dir
 from multigan.core.digits import raw_digits
-from multigan.core.errors import MultiganError, warn, warn_skipped
+from multigan.core.errors import ConfigError, MultiganError, warn, warn_skipped
 from multigan.io.video import DEFAULT_MAX_PIXELS, VIDEO_EXTENSIONS, VideoDecodeError, probe, read_video, write_video
+from multigan.video.captions import CAPTIONS_FILE
 
 INDEX_VERSION = 1
 INDEX_NAME = ".multigan-video-index.json"
@@ -177,6 +180,22 @@ class VideoClips(Dataset):
         raise MultiganError(f"could not decode any of 16 clips from clip {i} on under {str(self.root)!r}")
 
 
+class CaptionedClips(Dataset):
+    """`VideoClips` items paired with their video's caption: (uint8 (T, C, H, W), caption or None)."""
+
+    def __init__(self, clips: VideoClips, captions: dict[str, str]) -> None:
+        self.clips, self.captions = clips, captions
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def caption(self, i: int) -> str | None:
+        return self.captions.get(self.clips.files[self.clips.clips[i][0]])
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, str | None]:
+        return self.clips[i], self.caption(i)
+
+
 def _short_reason(message: str) -> str:
     """A decode error's reason without the file name, which the warning already gives."""
     return re.sub(r"^(cannot decode video|refusing video) '.*': ", "", message)
@@ -218,9 +237,43 @@ def _save_index(path: Path, files: dict[str, dict], verify: bool, max_pixels: in
 # --------------------------------------------------------------------------------- moving digits
 
 
+# Caption grammars of the moving digits (Sync-DRAW's single digit, TGANs-C's two digits). A motion
+# is an axis: 0 = "left and right", 1 = "up and down" (multigan.metrics.motion's HORIZONTAL, VERTICAL).
+GRAMMARS = ("", "single", "two")
+MOTIONS = ("left and right", "up and down")
+_PAIR = re.compile(r"(\d)\s+moves\s+(" + "|".join(MOTIONS) + ")")
+
+
+def seen_pair(digit: int, motion: int) -> bool:
+    """The compositional split: training clips show a (digit, motion) pair only when this is true.
+    Every digit is seen with one motion and every motion with five digits; the other ten pairs
+    are held out (Sync-DRAW splits its 20 pairs in half the same way)."""
+    return (digit + motion) % 2 == 0
+
+
+def caption_of(pairs: Sequence[tuple[int, int]]) -> str:
+    """[(3, 1)] -> "the digit 3 moves up and down"; two pairs -> "digit 7 moves ... and digit 5 moves ..."."""
+    if len(pairs) == 1:
+        return f"the digit {pairs[0][0]} moves {MOTIONS[pairs[0][1]]}"
+    return " and ".join(f"digit {d} moves {MOTIONS[m]}" for d, m in pairs)
+
+
+def parse_caption(caption: str) -> list[tuple[int, int]]:
+    """The (digit, motion) pairs a grammar caption (or keywords such as "3 moves up and down") names."""
+    return [(int(d), MOTIONS.index(m)) for d, m in _PAIR.findall(caption.lower())]
+
+
 @dataclass(frozen=True)
 class MovingDigits:
-    """Parameters of the moving-digits set (all of them go into the cache folder's name)."""
+    """Parameters of the moving-digits set (all of them go into the cache folder's name).
+
+    grammar "": `digits_per_clip` digits bouncing in random directions, no captions (the default
+    run). "single" / "two": one or two digits, each moving along one axis at `max_speed` (px per
+    frame at 64 px, scaled with `size`), starting
+    towards the middle of the frame (so a first frame and a caption fix the whole clip), with a
+    caption per clip in captions.csv; training clips use only `seen_pair` pairs, held-out clips
+    every pair.
+    """
 
     train_videos: int = 1000
     test_videos: int = 100
@@ -232,18 +285,45 @@ class MovingDigits:
     max_speed: float = 4.0
     fps: int = 10
     seed: int = 0
+    grammar: str = ""
+
+    def __post_init__(self) -> None:
+        if self.grammar not in GRAMMARS:
+            raise ConfigError(f"data.grammar: must be one of {', '.join(map(repr, GRAMMARS))}, got {self.grammar!r}")
 
     def key(self) -> str:
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+        fields = asdict(self)
+        if not self.grammar:  # the uncaptioned set keeps the cache name it had before grammars
+            del fields["grammar"]
+        return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def _digit_sprites(digit_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Upscaled digit images in [0, 1], split into train (4/5) and held-out (1/5) digits."""
-    images = raw_digits()[0][:, None]
-    upscaled = F.interpolate(images, size=(digit_size, digit_size), mode="bicubic", align_corners=False)
-    big = upscaled.clamp(0, 1)[:, 0].numpy()
+def _digit_sprites(digit_size: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Upscaled digit images in [0, 1] and their labels, split into training (4/5) and held-out
+    (1/5) writers: ((train images, train labels), (held-out images, held-out labels))."""
+    images, labels = raw_digits()
+    upscaled = F.interpolate(images[:, None], size=(digit_size, digit_size), mode="bicubic", align_corners=False)
+    big, labels_np = upscaled.clamp(0, 1)[:, 0].numpy(), labels.numpy()
     held_out = np.arange(len(big)) % 5 == 0
-    return big[~held_out], big[held_out]
+    return (big[~held_out], labels_np[~held_out]), (big[held_out], labels_np[held_out])
+
+
+def _bounce(pos: np.ndarray, vel: np.ndarray, room: float) -> None:
+    for d in range(2):
+        if pos[d] < 0:
+            pos[d], vel[d] = -pos[d], -vel[d]
+        elif pos[d] > room:
+            pos[d], vel[d] = 2 * room - pos[d], -vel[d]
+
+
+def _paint(canvas: np.ndarray, sprite: np.ndarray, pos: np.ndarray, vel: np.ndarray, room: float) -> None:
+    size = sprite.shape[0]
+    for t in range(canvas.shape[0]):
+        y, x = np.round(pos).astype(int)
+        patch = canvas[t, y : y + size, x : x + size]
+        np.maximum(patch, sprite, out=patch)
+        pos += vel
+        _bounce(pos, vel, room)
 
 
 def moving_digits_clip(sprites: np.ndarray, cfg: MovingDigits, rng: np.random.Generator) -> np.ndarray:
@@ -255,37 +335,75 @@ def moving_digits_clip(sprites: np.ndarray, cfg: MovingDigits, rng: np.random.Ge
         pos = rng.uniform(0, room, size=2)
         angle = rng.uniform(0, 2 * np.pi)
         vel = rng.uniform(cfg.min_speed, cfg.max_speed) * np.array([np.cos(angle), np.sin(angle)])
-        for t in range(cfg.frames):
-            y, x = np.round(pos).astype(int)
-            patch = canvas[t, y : y + cfg.digit_size, x : x + cfg.digit_size]
-            np.maximum(patch, sprite, out=patch)
-            pos = pos + vel
-            for d in range(2):  # bounce
-                if pos[d] < 0:
-                    pos[d], vel[d] = -pos[d], -vel[d]
-                elif pos[d] > room:
-                    pos[d], vel[d] = 2 * room - pos[d], -vel[d]
+        _paint(canvas, sprite, pos, vel, room)
     return (canvas * 255).round().astype(np.uint8)
+
+
+def captioned_clip(
+    sprites: np.ndarray,
+    labels: np.ndarray,
+    pairs: Sequence[tuple[int, int]],
+    cfg: MovingDigits,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """One clip (T, H, W) uint8 of the digits `pairs` name, each moving along its axis (0: x, 1: y)
+    at cfg.max_speed pixels per frame of a 64 px frame (scaled with the frame size), first towards
+    the middle of the frame, bouncing."""
+    canvas = np.zeros((cfg.frames, cfg.size, cfg.size), dtype=np.float32)
+    room = cfg.size - cfg.digit_size
+    speed = cfg.max_speed * cfg.size / 64
+    for digit, motion in pairs:
+        choices = np.flatnonzero(labels == digit)
+        sprite = sprites[choices[rng.integers(len(choices))]]
+        pos = rng.uniform(0, room, size=2)  # (y, x)
+        axis = 1 - motion  # horizontal motion moves x (index 1), vertical y (index 0)
+        vel = np.zeros(2)
+        vel[axis] = speed if pos[axis] < room / 2 else -speed
+        _paint(canvas, sprite, pos, vel, room)
+    return (canvas * 255).round().astype(np.uint8)
+
+
+def _grammar_pairs(cfg: MovingDigits, rng: np.random.Generator, i: int, train: bool) -> list[tuple[int, int]]:
+    """Training clips draw seen pairs at random; held-out clips go through all 20 pairs in turn
+    (single digit), or draw any pairs (two digits)."""
+    all_pairs = [(d, m) for d in range(10) for m in range(2)]
+    seen = [p for p in all_pairs if seen_pair(*p)]
+    n = 1 if cfg.grammar == "single" else 2
+    if not train and n == 1:
+        return [all_pairs[i % len(all_pairs)]]
+    pool = seen if train else all_pairs
+    return [pool[k] for k in rng.integers(len(pool), size=n)]
 
 
 def make_moving_digits(cfg: MovingDigits = MovingDigits(), cache_dir: str | os.PathLike | None = None) -> Path:
     """Write (once) train/ and test/ folders of moving-digit mp4s; returns the folder holding them.
 
-    Train clips use 4/5 of the digits, test clips the other fifth. The folder's name carries a
-    hash of the parameters; a `done.json` written last marks a complete set.
+    Train clips use 4/5 of the digits' writers, test clips the other fifth. With a grammar, each
+    folder also gets a captions.csv (`file,caption`). The folder's name carries a hash of the
+    parameters; a `done.json` written last marks a complete set.
     """
     root = Path(cache_dir) if cache_dir is not None else core_cache_dir()
     out = root / f"moving_digits_{cfg.key()}"
     if (out / "done.json").is_file():
         return out
     train_sprites, test_sprites = _digit_sprites(cfg.digit_size)
-    for split, sprites, n, offset in (
+    for split, (sprites, labels), n, offset in (
         ("train", train_sprites, cfg.train_videos, 0),
         ("test", test_sprites, cfg.test_videos, 1),
     ):
         rng = np.random.default_rng([cfg.seed, offset])
         folder = out / split
+        rows = []
         for i in range(n):
-            write_video(folder / f"{i:05d}.mp4", moving_digits_clip(sprites, cfg, rng), fps=cfg.fps, crf=12)
+            if cfg.grammar:
+                pairs = _grammar_pairs(cfg, rng, i, split == "train")
+                clip = captioned_clip(sprites, labels, pairs, cfg, rng)
+                rows.append((f"{i:05d}.mp4", caption_of(pairs)))
+            else:
+                clip = moving_digits_clip(sprites, cfg, rng)
+            write_video(folder / f"{i:05d}.mp4", clip, fps=cfg.fps, crf=12)
+        if rows:
+            with open(folder / CAPTIONS_FILE, "w", newline="", encoding="utf-8") as f:
+                csv.writer(f).writerows([("file", "caption"), *rows])
     (out / "done.json").write_text(json.dumps(asdict(cfg), indent=1))
     return out

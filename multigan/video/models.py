@@ -15,6 +15,11 @@ Discriminators. The image discriminator judges single frames (2D convolutions); 
 discriminator judges whole clips, context + generated frames (3D convolutions). Both can carry
 spectral normalisation.
 
+Keywords (`model.keywords`). G and D each own a caption encoder (multigan.core.conditioning).
+G's caption vector scales and shifts (FiLM) what the GRU reads at every step, and a first-frame
+generator draws frame 0 from the caption and a noise vector, so a clip can start from keywords
+alone. Both discriminators add a projection term <embed(caption), features> to their logit.
+
 Both take the recipe's `model.*` config (multigan.video.config.VideoModelConfig) and the frames'
 channels. Tensors are (b, t, c, h, w) in [-1, 1]; einops does the (b t) folding.
 """
@@ -27,7 +32,10 @@ from einops import rearrange, repeat
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from multigan.core.conditioning import CaptionTokens, FiLM, caption_encoder, projection
 from multigan.video.config import VideoModelConfig
+
+FIRST_FRAME_NOISE = 32  # noise channels of the first-frame generator
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -110,23 +118,58 @@ def warp(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(frame, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+class FirstFrameGenerator(nn.Module):
+    """(noise (b, FIRST_FRAME_NOISE), caption vector (b, cond_dim)) -> frame (b, c, size, size):
+    a linear map to a 1/8-scale feature map, then three (upsample, conv) levels, as in DCGAN."""
+
+    def __init__(self, cfg: VideoModelConfig, channels: int, size: int):
+        super().__init__()
+        if size < 8 or size % 8:
+            raise ValueError(f"the first-frame generator needs a frame size that is a multiple of 8, got {size}")
+        w1, w2, w3 = cfg.g_width, 2 * cfg.g_width, 4 * cfg.g_width
+        self.side = size // 8
+        self.fc = nn.Linear(FIRST_FRAME_NOISE + cfg.cond_dim, w3 * self.side**2)
+        self.film = FiLM(cfg.cond_dim, w3)
+        self.blocks = nn.ModuleList([_conv(w3, w3), _conv(w3, w2), _conv(w2, w1), _conv(w1, w1)])
+        self.out = nn.Conv2d(w1, channels, 3, 1, 1)
+
+    def forward(self, noise: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        x = self.fc(torch.cat([noise, cond.to(noise.dtype)], 1)).view(noise.shape[0], -1, self.side, self.side)
+        x = self.film(self.blocks[0](x), cond)
+        for block in self.blocks[1:]:
+            x = block(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        return torch.tanh(self.out(x))
+
+
 class VideoGenerator(nn.Module):
     """G(context (b, K, c, h, w) in [-1, 1], num_frames) -> the next num_frames frames (b, N, c, h, w).
 
     Frame sides must be multiples of 8. Any K >= 1 works (the GRU reads context frames one by one).
-    `generator` (a torch.Generator on the right device) makes the noise reproducible.
+    `generator` (a torch.Generator on the right device) makes the noise reproducible. A keywords
+    model (cfg.keywords; `vocab_size` words, frames of `frame_size`) also takes `caption` tokens
+    (None: no condition), and `from_caption` draws whole clips, first frame included.
     """
 
-    def __init__(self, cfg: VideoModelConfig | None = None, channels: int = 1):
+    def __init__(
+        self, cfg: VideoModelConfig | None = None, channels: int = 1, vocab_size: int = 0, frame_size: int = 0
+    ):
         super().__init__()
         self.cfg = cfg = cfg or VideoModelConfig()
         self.channels = channels
         self.encoder = FrameEncoder(channels * (2 if cfg.motion_input else 1), cfg.g_width, cfg.hidden)
         self.gru = ConvGRUCell(cfg.hidden + cfg.z_clip + cfg.z_frame, cfg.hidden)
         self.decoder = FrameDecoder(channels, cfg.g_width, cfg.hidden, cfg.warp)
+        self.condition = caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder) if cfg.keywords else None
+        self.film = FiLM(cfg.cond_dim, cfg.hidden) if cfg.keywords else None
+        self.first_frame = FirstFrameGenerator(cfg, channels, frame_size) if cfg.keywords else None
 
     def forward(
-        self, context: torch.Tensor, num_frames: int, *, generator: torch.Generator | None = None
+        self,
+        context: torch.Tensor,
+        num_frames: int,
+        *,
+        caption: CaptionTokens | None = None,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         if context.ndim != 5 or context.shape[2] != self.channels:
             raise ValueError(f"context must be (b, K, {self.channels}, h, w), got {tuple(context.shape)}")
@@ -135,6 +178,37 @@ class VideoGenerator(nn.Module):
             raise ValueError(f"frame sides must be multiples of 8, got {h}x{w}")
         if num_frames < 1:
             raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+        return self._roll(context, num_frames, self.encode_caption(caption, b, context.device), generator)
+
+    def encode_caption(self, caption: CaptionTokens | None, b: int, device: torch.device) -> torch.Tensor | None:
+        """The caption vector (b, cond_dim) of a keywords model (its null vector for None); None otherwise."""
+        if self.condition is None:
+            if caption is not None:
+                raise ValueError("this generator was trained without keywords (model.keywords=false)")
+            return None
+        if caption is None:
+            caption = no_caption(b, device)
+        return self.condition(caption.to(device))
+
+    def from_caption(
+        self, caption: CaptionTokens, num_frames: int, *, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Whole clips (b, num_frames, c, h, w) from captions alone: a drawn first frame, then its continuation."""
+        if self.first_frame is None:
+            raise ValueError("this generator was trained without keywords (model.keywords=false)")
+        device = next(self.parameters()).device
+        cond = self.encode_caption(caption, len(caption), device)
+        assert cond is not None
+        noise = torch.randn(len(caption), FIRST_FRAME_NOISE, generator=generator, device=device)
+        first = self.first_frame(noise, cond)[:, None]
+        if num_frames == 1:
+            return first
+        return torch.cat([first, self._roll(first, num_frames - 1, cond, generator)], 1)
+
+    def _roll(
+        self, context: torch.Tensor, num_frames: int, cond: torch.Tensor | None, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        b, k, _, h, w = context.shape
         cfg = self.cfg
         feats = self.encoder(rearrange(self._encoder_input(context), "b k c h w -> (b k) c h w"))
         feats = [rearrange(f, "(b k) c h w -> b k c h w", b=b) for f in feats]
@@ -144,7 +218,7 @@ class VideoGenerator(nn.Module):
         quiet = context.new_zeros(b, cfg.z_frame, hh, ww)
         state = context.new_zeros(b, cfg.hidden, hh, ww)
         for i in range(k):
-            state = self.gru(torch.cat([feats[-1][:, i], z_clip, quiet], 1), state)
+            state = self.gru(torch.cat([self._condition(feats[-1][:, i], cond), z_clip, quiet], 1), state)
         skips = [f[:, -1] for f in feats]
         last = context[:, -1]
         frames = []
@@ -154,9 +228,12 @@ class VideoGenerator(nn.Module):
             if t + 1 < num_frames:  # encode the new frame (and its motion) and step the GRU
                 skips = self.encoder(self._encoder_input(torch.stack([last, frame], 1))[:, -1])
                 z_frame = noise(b, cfg.z_frame, hh, ww)
-                state = self.gru(torch.cat([skips[-1], z_clip, z_frame], 1), state)
+                state = self.gru(torch.cat([self._condition(skips[-1], cond), z_clip, z_frame], 1), state)
             last = frame
         return torch.stack(frames, dim=1)
+
+    def _condition(self, features: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        return features if cond is None or self.film is None else self.film(features, cond)
 
     def _encoder_input(self, frames: torch.Tensor) -> torch.Tensor:
         """(b, t, c, h, w) -> the encoder's input: frames, plus their temporal differences (zero
@@ -167,14 +244,23 @@ class VideoGenerator(nn.Module):
         return torch.cat([frames, diff], 2)
 
 
+def no_caption(b: int, device: torch.device | str = "cpu") -> CaptionTokens:
+    """b rows without a condition."""
+    return CaptionTokens(
+        torch.zeros(b, 1, dtype=torch.long, device=device),
+        torch.zeros(b, 1, dtype=torch.bool, device=device),
+        torch.zeros(b, dtype=torch.bool, device=device),
+    )
+
+
 def _maybe_sn(module: nn.Module, on: bool) -> nn.Module:
     return spectral_norm(module) if on else module
 
 
 class ImageDiscriminator(nn.Module):
-    """Frames (n, c, h, w) -> one logit per frame."""
+    """Frames (n, c, h, w) [+ caption vectors (n, cond_dim)] -> one logit per frame."""
 
-    def __init__(self, channels: int, w: int, sn: bool):
+    def __init__(self, channels: int, w: int, sn: bool, cond_dim: int = 0):
         super().__init__()
         layers: list[nn.Module] = []
         cin = channels
@@ -183,15 +269,24 @@ class ImageDiscriminator(nn.Module):
             cin = cout
         self.features = nn.Sequential(*layers)
         self.head = _maybe_sn(nn.Linear(cin, 1), sn)
+        self.embed = _maybe_sn(nn.Linear(cond_dim, cin), sn) if cond_dim else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).mean(dim=(2, 3))).squeeze(1)
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        return _logit(self.head, self.embed, self.features(x).mean(dim=(2, 3)), cond)
+
+
+def _logit(head: nn.Module, embed: nn.Module | None, h: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+    logit = head(h).squeeze(1)
+    if embed is not None and cond is not None:
+        logit = logit + projection(embed(cond.to(h.dtype)), h)
+    return logit
 
 
 class ClipDiscriminator(nn.Module):
-    """Clips (b, t, c, h, w) -> one logit per clip, from 3D convolutions over time and space."""
+    """Clips (b, t, c, h, w) [+ caption vectors (b, cond_dim)] -> one logit per clip, from 3D
+    convolutions over time and space."""
 
-    def __init__(self, channels: int, w: int, sn: bool):
+    def __init__(self, channels: int, w: int, sn: bool, cond_dim: int = 0):
         super().__init__()
         layers: list[nn.Module] = []
         cin = channels
@@ -200,10 +295,11 @@ class ClipDiscriminator(nn.Module):
             cin = cout
         self.features = nn.Sequential(*layers)
         self.head = _maybe_sn(nn.Linear(cin, 1), sn)
+        self.embed = _maybe_sn(nn.Linear(cond_dim, cin), sn) if cond_dim else None
 
-    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+    def forward(self, clip: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         x = self.features(rearrange(clip, "b t c h w -> b c t h w"))
-        return self.head(x.mean(dim=(2, 3, 4))).squeeze(1)
+        return _logit(self.head, self.embed, x.mean(dim=(2, 3, 4)), cond)
 
 
 class VideoDiscriminator(nn.Module):
@@ -211,32 +307,43 @@ class VideoDiscriminator(nn.Module):
 
     forward(clip, frames) -> {"image": (b * n,), "video": (b,)} logits: the image D judges the
     frames at indices `frames` (b, n) of each clip (all frames when None), the video D the whole
-    clip. `head="image"` or `"video"` runs and returns only that one.
+    clip. `head="image"` or `"video"` runs and returns only that one. A keywords D (cfg.keywords)
+    also reads each clip's `caption` (None: no condition) through its own caption encoder.
     """
 
-    def __init__(self, cfg: VideoModelConfig | None = None, channels: int = 1):
+    def __init__(self, cfg: VideoModelConfig | None = None, channels: int = 1, vocab_size: int = 0):
         super().__init__()
         self.cfg = cfg = cfg or VideoModelConfig()
         if not (cfg.image_d or cfg.video_d):
             raise ValueError("the video GAN needs at least one of the image and video discriminators")
-        self.image = ImageDiscriminator(channels, cfg.d_width, cfg.spectral_norm) if cfg.image_d else None
-        self.video = ClipDiscriminator(channels, cfg.d_width, cfg.spectral_norm) if cfg.video_d else None
+        cond_dim = cfg.cond_dim if cfg.keywords else 0
+        self.condition = caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder) if cfg.keywords else None
+        self.image = ImageDiscriminator(channels, cfg.d_width, cfg.spectral_norm, cond_dim) if cfg.image_d else None
+        self.video = ClipDiscriminator(channels, cfg.d_width, cfg.spectral_norm, cond_dim) if cfg.video_d else None
 
     @property
     def heads(self) -> tuple[str, ...]:
         return tuple(name for name in ("image", "video") if getattr(self, name) is not None)
 
     def forward(
-        self, clip: torch.Tensor, frames: torch.Tensor | None = None, head: str | None = None
+        self,
+        clip: torch.Tensor,
+        frames: torch.Tensor | None = None,
+        head: str | None = None,
+        caption: CaptionTokens | None = None,
     ) -> dict[str, torch.Tensor] | torch.Tensor:
         if head is not None and head not in self.heads:
             raise ValueError(f"no {head!r} discriminator here (have {', '.join(self.heads)})")
+        cond = None
+        if self.condition is not None:
+            cond = self.condition((caption or no_caption(clip.shape[0])).to(clip.device))
         out = {}
         if self.image is not None and head in (None, "image"):
             if frames is None:
                 frames = torch.arange(clip.shape[1], device=clip.device).expand(clip.shape[0], -1)
             picked = clip[torch.arange(clip.shape[0], device=clip.device)[:, None], frames]
-            out["image"] = self.image(rearrange(picked, "b n c h w -> (b n) c h w"))
+            frame_cond = None if cond is None else cond.repeat_interleave(frames.shape[1], dim=0)
+            out["image"] = self.image(rearrange(picked, "b n c h w -> (b n) c h w"), frame_cond)
         if self.video is not None and head in (None, "video"):
-            out["video"] = self.video(clip)
+            out["video"] = self.video(clip, cond)
         return out[head] if head is not None else out

@@ -3,6 +3,10 @@
     model = multigan.load("runs/video")
     clips = model.generate(["f1.png", ..., "f10.png"], num_frames=10, samples=2)  # uint8 (2, 10, C, H, W)
 
+    model = multigan.load("runs/video_keywords")                 # a model.keywords=true run
+    clips = model.generate(keywords="3 up and down", num_frames=16)   # first frame included
+    clips = model.generate("seed.mp4", keywords="3 up and down")      # continue a video with that motion
+
 Seed frames may be image files, a video file (its last frames are used) or a uint8 array
 (T, H, W, C); each is cut to a centred square and resized to the model's frame size. The CLI's
 `generate` verb, the training-time samples and `evaluate` continue clips through the same code.
@@ -17,6 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from multigan.core.conditioning import (
+    VOCABULARY_FILE,
+    CaptionTokens,
+    CaptionVocabulary,
+    PretrainedCaptionTokenizer,
+)
 from multigan.core.errors import ConfigError, MultiganError
 from multigan.core.export import export_folder, load_folder_config, load_generator
 from multigan.core.runtime import resolve_device
@@ -33,8 +43,23 @@ def channels_of(cfg: VideoConfig) -> int:
     return cfg.data.channels or (1 if cfg.data.path == "" else 3)
 
 
-def build_generator(cfg: VideoConfig) -> VideoGenerator:
-    return VideoGenerator(cfg.model, channels_of(cfg))
+CaptionTokenizer = CaptionVocabulary | PretrainedCaptionTokenizer
+
+
+def build_generator(cfg: VideoConfig, tokenizer: CaptionTokenizer | None = None) -> VideoGenerator:
+    vocab_size = tokenizer.size if isinstance(tokenizer, CaptionVocabulary) else 0
+    return VideoGenerator(cfg.model, channels_of(cfg), vocab_size, cfg.data.size)
+
+
+def saved_tokenizer(cfg: VideoConfig, folder: Path) -> CaptionTokenizer | None:
+    """A keywords run's caption tokenizer: its text encoder's, or the vocabulary saved in `folder`."""
+    if not cfg.model.keywords:
+        return None
+    if cfg.model.text_encoder:
+        return PretrainedCaptionTokenizer(cfg.model.text_encoder)
+    if not (folder / VOCABULARY_FILE).is_file():
+        raise MultiganError(f"{folder}: a keywords run needs its {VOCABULARY_FILE}, which is missing")
+    return CaptionVocabulary.load(folder / VOCABULARY_FILE)
 
 
 def to_unit(frames: torch.Tensor) -> torch.Tensor:
@@ -50,16 +75,23 @@ def to_uint8(frames: torch.Tensor) -> torch.Tensor:
 class VideoPipeline:
     modality = "video"
 
-    def __init__(self, cfg: VideoConfig, G: VideoGenerator, source: Path | None = None) -> None:
-        self.cfg, self.G, self.source = cfg, G.eval(), source
+    def __init__(
+        self,
+        cfg: VideoConfig,
+        G: VideoGenerator,
+        source: Path | None = None,
+        tokenizer: CaptionTokenizer | None = None,
+    ) -> None:
+        self.cfg, self.G, self.source, self.tokenizer = cfg, G.eval(), source, tokenizer
 
     @classmethod
     def from_folder(cls, folder: str | Path, device: str = "cpu") -> VideoPipeline:
         """A run folder (its newest intact checkpoint's EMA generator) or an exported folder."""
         cfg = load_folder_config(folder, VideoConfig)
-        G = build_generator(cfg)
+        tokenizer = saved_tokenizer(cfg, Path(folder))
+        G = build_generator(cfg, tokenizer)
         load_generator(folder, G)
-        return cls(cfg, G.to(resolve_device(device)), Path(folder))
+        return cls(cfg, G.to(resolve_device(device)), Path(folder), tokenizer)
 
     @property
     def device(self) -> torch.device:
@@ -70,12 +102,48 @@ class VideoPipeline:
         """Seed frames the model was trained to read (data.context)."""
         return self.cfg.data.context
 
+    @property
+    def keywords(self) -> bool:
+        """Whether the model reads keywords (a model.keywords=true run)."""
+        return self.tokenizer is not None
+
+    def caption_tokens(self, keywords: str | Sequence[str]) -> CaptionTokens:
+        """Keywords or captions (one string, or one per clip) as the model's tokens; unknown words
+        are a one-line error naming them."""
+        if self.tokenizer is None:
+            raise ConfigError("--keywords: this model was trained without keywords (model.keywords=false)")
+        texts = [keywords] if isinstance(keywords, str) else list(keywords)
+        if isinstance(self.tokenizer, CaptionVocabulary):
+            for text in texts:
+                self.tokenizer.check(text)
+        return self.tokenizer.encode(texts)
+
     @torch.no_grad()
-    def continue_clips(self, context: torch.Tensor, num_frames: int, *, seed: int, samples: int = 1) -> torch.Tensor:
-        """Continuations (samples, b, num_frames, c, h, w) in [-1, 1] of context (b, K, c, h, w) in [-1, 1]."""
+    def continue_clips(
+        self,
+        context: torch.Tensor,
+        num_frames: int,
+        *,
+        seed: int,
+        samples: int = 1,
+        caption: CaptionTokens | None = None,
+    ) -> torch.Tensor:
+        """Continuations (samples, b, num_frames, c, h, w) in [-1, 1] of context (b, K, c, h, w) in
+        [-1, 1], following `caption` (one row per clip) when given."""
         generator = torch.Generator(self.device).manual_seed(seed)
         context = context.to(self.device)
-        return torch.stack([self.G(context, num_frames, generator=generator).float().cpu() for _ in range(samples)])
+        return torch.stack(
+            [self.G(context, num_frames, caption=caption, generator=generator).float().cpu() for _ in range(samples)]
+        )
+
+    @torch.no_grad()
+    def draw_clips(self, caption: CaptionTokens, num_frames: int, *, seed: int, samples: int = 1) -> torch.Tensor:
+        """Whole clips (samples, b, num_frames, c, h, w) in [-1, 1] from captions alone, first frame included."""
+        generator = torch.Generator(self.device).manual_seed(seed)
+        caption = caption.to(self.device)
+        return torch.stack(
+            [self.G.from_caption(caption, num_frames, generator=generator).cpu() for _ in range(samples)]
+        )
 
     def seed_context(self, seed_frames: SeedFrames) -> torch.Tensor:
         """The last K seed frames as (1, K, c, s, s) in [-1, 1] at the model's size."""
@@ -112,15 +180,33 @@ class VideoPipeline:
         )
         return video
 
-    def generate(self, seed_frames: SeedFrames, num_frames: int, samples: int = 1, seed: int = 0) -> torch.Tensor:
-        """`samples` continuations of the seed frames, uint8 (samples, num_frames, C, H, W)."""
+    def generate(
+        self,
+        seed_frames: SeedFrames | None = None,
+        num_frames: int = 10,
+        samples: int = 1,
+        seed: int = 0,
+        keywords: str | None = None,
+    ) -> torch.Tensor:
+        """uint8 (samples, num_frames, C, H, W): continuations of the seed frames (following the
+        keywords when given), or, with keywords and no seed frames, whole clips drawn from the
+        keywords alone (the first frame is one of the num_frames)."""
         if num_frames < 1 or samples < 1:
             raise MultiganError("--num-frames and --samples must be at least 1")
+        if seed_frames is None and keywords is None:
+            raise MultiganError("give seed frames, keywords, or both")
+        caption = self.caption_tokens(keywords) if keywords is not None else None
+        if seed_frames is None:
+            assert caption is not None
+            return to_uint8(self.draw_clips(caption, num_frames, seed=seed, samples=samples)[:, 0])
         context = self.seed_context(seed_frames)
-        return to_uint8(self.continue_clips(context, num_frames, seed=seed, samples=samples)[:, 0])
+        return to_uint8(self.continue_clips(context, num_frames, seed=seed, samples=samples, caption=caption)[:, 0])
 
     def save_pretrained(self, directory: str | Path) -> Path:
         """A self-contained folder (config, weights, model card) that `multigan.load` reads."""
         if self.source is None:
             raise ConfigError("save_pretrained: this generator was not loaded from a folder")
-        return export_folder(self.source, directory, self.cfg, self.G)
+        files = (
+            {VOCABULARY_FILE: self.source / VOCABULARY_FILE} if isinstance(self.tokenizer, CaptionVocabulary) else {}
+        )
+        return export_folder(self.source, directory, self.cfg, self.G, files=files)

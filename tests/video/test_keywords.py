@@ -1,0 +1,232 @@
+"""Video from keywords, as a user runs it: the tiny keywords preset (16x16 captioned moving digits,
+1 seed frame -> 3 frames), the captions of a user's folder, the compositional split, and a toy
+trained here whose clips must follow the caption's motion."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import multigan
+from multigan.core.conditioning import CaptionVocabulary
+from multigan.core.config import load_config
+from multigan.core.errors import ConfigError
+from multigan.io.video import probe, read_video, write_video
+from multigan.metrics.motion import digit_centres, motion_axis
+from multigan.recipes import video as recipe
+from multigan.video.adapter import VideoAdapter
+from multigan.video.config import VideoConfig, VideoModelConfig
+from multigan.video.data import (
+    MOTIONS,
+    MovingDigits,
+    caption_of,
+    captioned_clip,
+    make_moving_digits,
+    parse_caption,
+    seen_pair,
+)
+from multigan.video.models import VideoGenerator
+
+TINY = Path(__file__).resolve().parents[2] / "recipes" / "tiny" / "video_keywords.yaml"
+
+
+@pytest.fixture(scope="module")
+def keyword_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("keywords_run")
+    cache = tmp_path_factory.mktemp("cache")
+    assert recipe.main(["--config", str(TINY), f"out_dir={out}", f"data.cache_dir={cache}"]) == 0
+    return out
+
+
+def test_the_tiny_preset_trains_with_captions_and_samples_keyword_clips(keyword_run):
+    samples = keyword_run / "samples" / "step_00000004"
+    drawn = probe(samples / "keywords.mp4")
+    assert drawn.frames == 1 + 3  # the first frame is drawn too
+    captions = (samples / "keywords.txt").read_text().splitlines()
+    assert len(captions) == 2 and all(parse_caption(c) for c in captions)
+    vocabulary = CaptionVocabulary.load(keyword_run / "vocabulary.json")
+    assert {"up", "down", "left", "right"} <= set(vocabulary.known_words())
+    report = json.loads((keyword_run / "evaluation.json").read_text())
+    rows = report["captions"]["rows"]
+    assert set(rows) == {"keywords", "seed+keywords", "seed+other motion", "real", "wrong caption"}
+    assert set(rows["keywords"]) == {"seen", "held-out"}
+    assert rows["keywords"]["seen"]["clips"] == rows["keywords"]["held-out"]["clips"] == 100  # 10 pairs x 10
+    assert report["captions"]["chance"] == pytest.approx(0.05)
+
+
+def _known_digit(run: Path) -> str:
+    return next(w for w in CaptionVocabulary.load(run / "vocabulary.json").known_words() if w.isdigit())
+
+
+def test_generate_from_keywords_alone_draws_the_first_frame(keyword_run, tmp_path):
+    out = tmp_path / "k.mp4"
+    keywords = f"{_known_digit(keyword_run)} up and down"
+    args = ["generate", "--run", str(keyword_run), "--keywords", keywords, "--num-frames", "16", "--out", str(out)]
+    assert recipe.main(args) == 0
+    assert read_video(out).shape == (16, 16, 16, 3)
+
+
+def test_generate_from_seed_frames_and_keywords(keyword_run, tmp_path):
+    seed = tmp_path / "seed.png"
+    from PIL import Image
+
+    Image.fromarray((np.random.default_rng(0).random((20, 20)) * 255).astype(np.uint8)).save(seed)
+    out = tmp_path / "c.gif"
+    keywords = f"the digit {_known_digit(keyword_run)} moves left and right"
+    args = ["generate", "--run", str(keyword_run), "--seed-frames", str(seed), "--keywords", keywords]
+    assert recipe.main([*args, "--num-frames", "5", "--out", str(out)]) == 0
+    assert read_video(out).shape[0] == 1 + 5
+
+
+def test_generate_from_a_seed_video_and_keywords_with_samples(keyword_run, tmp_path):
+    video = tmp_path / "seed.mp4"
+    write_video(video, (np.random.default_rng(1).random((6, 24, 24, 3)) * 255).astype(np.uint8))
+    out = tmp_path / "v.mp4"
+    keywords = f"{_known_digit(keyword_run)} up and down"
+    args = ["generate", "--run", str(keyword_run), "--seed-video", str(video), "--keywords", keywords]
+    assert recipe.main([*args, "--samples", "2", "--out", str(out)]) == 0
+    assert [probe(tmp_path / f"v_{i}.mp4").frames for i in range(2)] == [1 + 10, 1 + 10]
+
+
+def test_the_python_api_takes_keywords(keyword_run, tmp_path):
+    model = multigan.load(keyword_run)
+    keywords = f"{_known_digit(keyword_run)} left and right"
+    clips = model.generate(keywords=keywords, num_frames=4, samples=2)
+    assert clips.shape == (2, 4, 1, 16, 16) and clips.dtype == torch.uint8
+    again = model.generate(keywords=keywords, num_frames=4, samples=2)
+    assert torch.equal(clips, again)  # seeded
+    exported = model.save_pretrained(tmp_path / "exported")
+    assert (exported / "vocabulary.json").is_file()
+    assert torch.equal(multigan.load(exported).generate(keywords=keywords, num_frames=4, samples=2), clips)
+
+
+def test_bad_keywords_are_one_line_naming_the_unknown_words(keyword_run, capsys):
+    args = ["generate", "--run", str(keyword_run), "--keywords", "3 zigzags diagonally"]
+    assert recipe.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "'zigzags'" in err and "'diagonally'" in err and "up" in err
+
+
+def test_keywords_on_a_model_trained_without_them_is_one_line(tmp_path, capsys):
+    tiny = TINY.with_name("video.yaml")
+    run = tmp_path / "plain"
+    assert recipe.main(["--config", str(tiny), f"out_dir={run}", "train.steps=1", f"data.cache_dir={tmp_path}"]) == 0
+    capsys.readouterr()
+    assert recipe.main(["generate", "--run", str(run), "--keywords", "3 up and down"]) == 2
+    assert "trained without keywords" in capsys.readouterr().err
+
+
+def test_a_local_transformers_text_encoder_trains_and_generates_offline(tiny_bert, tmp_path):
+    run = tmp_path / "bert_run"
+    args = ["--config", str(TINY), f"out_dir={run}", f"data.cache_dir={tmp_path}", f"model.text_encoder={tiny_bert}"]
+    assert recipe.main([*args, "train.steps=2"]) == 0
+    assert not (run / "vocabulary.json").exists()  # the transformers model brings its own tokenizer
+    clips = multigan.load(run).generate(keywords="the digit 3 moves up and down", num_frames=3)
+    assert clips.shape == (1, 3, 1, 16, 16)
+
+
+def test_keywords_need_captions():
+    with pytest.raises(ConfigError, match="data.grammar"):
+        load_config(VideoConfig, None, ["model.keywords=true"])
+    with pytest.raises(ConfigError, match="data.grammar"):
+        load_config(VideoConfig, None, ["data.grammar=three"])
+    with pytest.raises(ConfigError, match="only for the moving digits"):
+        load_config(VideoConfig, None, ["data.grammar=single", "data.path=/videos"])
+
+
+# ---------------------------------------------------------------------------------- the data
+
+
+def _captions(folder: Path) -> list[str]:
+    with open(folder / "captions.csv", newline="") as f:
+        return [row["caption"] for row in csv.DictReader(f)]
+
+
+def test_training_never_sees_a_held_out_pair_and_the_test_split_has_all_twenty(tmp_path):
+    cfg = MovingDigits(train_videos=60, test_videos=40, frames=4, size=16, digit_size=6, digits_per_clip=1)
+    root = make_moving_digits(MovingDigits(**{**cfg.__dict__, "grammar": "single"}), tmp_path)
+    train = [parse_caption(c) for c in _captions(root / "train")]
+    assert len(train) == 60 and all(len(p) == 1 and seen_pair(*p[0]) for p in train)
+    test = {p[0] for p in map(parse_caption, _captions(root / "test"))}
+    assert test == {(d, m) for d in range(10) for m in range(2)}
+    seen = {(d, m) for d in range(10) for m in range(2) if seen_pair(d, m)}
+    assert len(seen) == 10 and {d for d, _ in seen} == set(range(10)) and {m for _, m in seen} == {0, 1}
+
+
+def test_two_digit_captions_bind_a_motion_to_each_digit(tmp_path):
+    cfg = MovingDigits(train_videos=20, test_videos=4, frames=4, size=32, digit_size=12, grammar="two")
+    root = make_moving_digits(cfg, tmp_path)
+    captions = _captions(root / "train")
+    assert all(len(parse_caption(c)) == 2 for c in captions)
+    assert all(all(seen_pair(*p) for p in parse_caption(c)) for c in captions)
+    assert caption_of([(7, 1), (5, 0)]) == "digit 7 moves up and down and digit 5 moves left and right"
+
+
+def test_grammar_clips_move_along_the_captioned_axis(tmp_path):
+    cfg = MovingDigits(train_videos=20, test_videos=2, frames=8, size=32, digit_size=12, grammar="single")
+    root = make_moving_digits(cfg, tmp_path)
+    for i, caption in enumerate(_captions(root / "train")):
+        clip = torch.from_numpy(read_video(root / "train" / f"{i:05d}.mp4", gray=True)[..., 0].numpy())
+        axis = motion_axis(digit_centres(clip[None].float() / 255))[0, 0]
+        assert MOTIONS[int(axis)] in caption
+
+
+def test_a_users_captioned_folder_counts_uncaptioned_videos_and_warns_about_missing_ones(tmp_path, capsys):
+    folder = tmp_path / "videos"
+    for name in ("a", "b", "c"):
+        write_video(folder / f"{name}.mp4", np.zeros((6, 16, 16, 3), np.uint8))
+    (folder / "captions.csv").write_text("file,caption\na.mp4,a red ball\nb.mp4,a blue cube\ngone.mp4,lost\n")
+    cfg = load_config(
+        VideoConfig,
+        None,
+        [f"out_dir={tmp_path / 'run'}", f"data.path={folder}", "data.size=16", "data.context=2", "data.predict=2",
+         "model.keywords=true"],
+    )  # fmt: skip
+    adapter = VideoAdapter(cfg)
+    ds = adapter.dataset()
+    err = capsys.readouterr().err
+    assert "gone.mp4" in err and "1 of 3 videos has no caption" in err
+    assert {c for _, c in (ds[i] for i in range(len(ds)))} == {"a blue cube", "a red ball", None}
+    batch = adapter.collate([ds[0], ds[len(ds) - 1]])
+    assert batch.caption is not None and batch.caption.present.tolist() == [True, False]
+
+
+# -------------------------------------------------------------------------------- learning
+
+
+def test_a_toy_trained_here_follows_the_captions_motion_better_than_chance():
+    """One seed frame says nothing about the motion; the caption does. After a short L1 training on
+    in-memory clips (16x16, one digit), continuations must move along the captioned axis far more
+    often than the 50% of a coin."""
+    torch.manual_seed(0)
+    cfg = MovingDigits(frames=5, size=16, digit_size=6, grammar="single")
+    sprites = np.zeros((10, 6, 6), np.float32)
+    sprites[:, 1:5, 1:5] = 1.0  # a blob per digit: motion is what this toy is about
+    labels = np.arange(10)
+    rng = np.random.default_rng(0)
+    pairs = [[(int(rng.integers(10)), int(rng.integers(2)))] for _ in range(256)]
+    clips = torch.stack([torch.from_numpy(captioned_clip(sprites, labels, p, cfg, rng)) for p in pairs])
+    clips = clips.float().div(127.5).sub(1)[:, :, None]  # (n, 5, 1, 16, 16) in [-1, 1]
+    vocab = CaptionVocabulary.fit(caption_of(p) for p in pairs)
+    tokens = vocab.encode([caption_of(p) for p in pairs])
+    model_cfg = VideoModelConfig(g_width=4, hidden=16, z_clip=0, z_frame=0, keywords=True, cond_dim=16)
+    G = VideoGenerator(model_cfg, 1, vocab.size, 16)
+    opt = torch.optim.Adam(G.parameters(), lr=3e-3)
+    train, test = slice(0, 192), slice(192, 256)
+    for _ in range(120):
+        rows = torch.randint(192, (32,))
+        pred = G(clips[train][rows, :1], 4, caption=tokens.index(rows))
+        loss = (pred - clips[train][rows, 1:]).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        pred = G(clips[test][:, :1], 4, caption=tokens.index(torch.arange(192, 256)))
+    frames = torch.cat([clips[test][:, :1], pred], 1)[:, :, 0].add(1).div(2).clamp(0, 1)
+    axes = motion_axis(digit_centres(torch.where(frames < 0.25, 0.0, frames)))[:, 0]
+    truth = torch.tensor([p[0][1] for p in pairs[192:]])
+    accuracy = (axes == truth).float().mean().item()
+    assert accuracy >= 0.8, accuracy
