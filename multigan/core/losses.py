@@ -40,8 +40,12 @@ def _fake_term(kind: str, fake: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown loss kind {kind!r}")
 
 
-def discriminator_loss(kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    return _real_term(kind, real_logits.float()).mean() + fake_loss(kind, fake_logits)
+def discriminator_loss(
+    kind: str, real_logits: torch.Tensor, fake_logits: torch.Tensor, fake_share: float = 1.0
+) -> torch.Tensor:
+    """D's loss; `fake_share` scales the fake term, for adapters with several kinds of fakes that
+    share the fake side between them (as GAN-INT-CLS averages its fake and mismatched terms)."""
+    return _real_term(kind, real_logits.float()).mean() + fake_share * fake_loss(kind, fake_logits)
 
 
 def fake_loss(kind: str, fake_logits: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
@@ -88,6 +92,7 @@ def discriminator_objective(
     *,
     regularize: bool,
     prefix: str = "d",
+    fake_share: float = 1.0,
 ) -> LossOutput:
     """D's full loss on one pair of real and fake inputs, with GP (wgan-gp) and lazy R1.
 
@@ -99,7 +104,7 @@ def discriminator_objective(
         real = real.detach().requires_grad_(True)
     real_logits = d_fn(real)
     fake_logits = d_fn(fake.detach())
-    loss = discriminator_loss(cfg.kind, real_logits, fake_logits)
+    loss = discriminator_loss(cfg.kind, real_logits, fake_logits, fake_share)
     logs = {
         f"{prefix}_loss": loss.detach(),
         f"{prefix}_real": real_logits.detach().float().mean(),

@@ -257,11 +257,21 @@ class VideoAdapter:
             fake = torch.cat([context, G(context, future.shape[1], caption=caption)], 1)
             drawn = self._drawn_clips(G, caption, length)
         frames = self._frames_for_image_d(b, real.device)
+        match = caption is not None and lc.match_weight > 0
+        # The fake side is shared: continuations, drawn clips and mismatched captions together weigh
+        # as much as the real side (GAN-INT-CLS's average), or D learns to call everything fake.
+        share = 1 / (1 + (lc.free_weight if drawn is not None else 0) + (lc.match_weight if match else 0))
         total: torch.Tensor | float = 0.0
         logs: dict[str, torch.Tensor | float] = {}
         for name, weight in self._heads(D):
             out = discriminator_objective(
-                lc, _head(D, frames, name, caption), real, fake, regularize=regularize, prefix=f"d_{name}"
+                lc,
+                _head(D, frames, name, caption),
+                real,
+                fake,
+                regularize=regularize,
+                prefix=f"d_{name}",
+                fake_share=share,
             )
             loss = out.loss
             logs.update(out.logs)
@@ -270,14 +280,14 @@ class VideoAdapter:
                 drawn_caption = caption.index(torch.arange(drawn.shape[0], device=real.device))
                 drawn_logits = D(drawn, drawn_frames, head=name, caption=drawn_caption)
                 drawn_loss = fake_loss(lc.kind, drawn_logits)
-                loss = loss + lc.free_weight * drawn_loss
+                loss = loss + share * lc.free_weight * drawn_loss
                 logs[f"d_{name}_drawn"] = drawn_loss.detach()
-            if caption is not None and lc.match_weight > 0:
+            if match and caption is not None:
                 wrong, rows = mismatched(caption)
                 wrong_logits = D(real, frames, head=name, caption=wrong)
                 per_logit = rows.repeat_interleave(wrong_logits.shape[0] // b)
                 match_loss = fake_loss(lc.kind, wrong_logits, per_logit)
-                loss = loss + lc.match_weight * match_loss
+                loss = loss + share * lc.match_weight * match_loss
                 logs[f"d_{name}_mismatch"] = match_loss.detach()
             total = total + weight * loss
         assert isinstance(total, torch.Tensor)  # at least one head (VideoModelConfig checks)

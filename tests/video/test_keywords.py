@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 
 import multigan
 from multigan.core.conditioning import CaptionVocabulary
@@ -55,6 +56,16 @@ def test_the_tiny_preset_trains_with_captions_and_samples_keyword_clips(keyword_
     assert set(rows["keywords"]) == {"seen", "held-out"}
     assert rows["keywords"]["seen"]["clips"] == rows["keywords"]["held-out"]["clips"] == 100  # 10 pairs x 10
     assert report["captions"]["chance"] == pytest.approx(0.05)
+
+
+def test_training_again_resumes_with_the_saved_vocabulary(keyword_run, capsys):
+    before = (keyword_run / "vocabulary.json").read_text()
+    cache = yaml.safe_load((keyword_run / "config.yaml").read_text())["data"]["cache_dir"]
+    assert (
+        recipe.main(["--config", str(TINY), f"out_dir={keyword_run}", "train.steps=5", f"data.cache_dir={cache}"]) == 0
+    )
+    assert "Resumed from" in capsys.readouterr().out
+    assert (keyword_run / "vocabulary.json").read_text() == before
 
 
 def _known_digit(run: Path) -> str:
@@ -230,3 +241,23 @@ def test_a_toy_trained_here_follows_the_captions_motion_better_than_chance():
     truth = torch.tensor([p[0][1] for p in pairs[192:]])
     accuracy = (axes == truth).float().mean().item()
     assert accuracy >= 0.8, accuracy
+
+
+def test_keyword_losses_are_finite_and_train_the_right_parts(tmp_path):
+    cfg = load_config(VideoConfig, TINY, [f"out_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path}"])
+    adapter = VideoAdapter(cfg)
+    nets = adapter.build_models()
+    G, D = nets.G, nets.D
+    ds = adapter.dataset()
+    batch = adapter.to_device(adapter.collate([ds[i] for i in range(4)]), torch.device("cpu"))
+    d_out = adapter.discriminator_loss(G, D, batch, regularize=False)
+    assert torch.isfinite(d_out.loss) and {"d_video_drawn", "d_video_mismatch", "d_image_mismatch"} <= set(d_out.logs)
+    d_out.loss.backward()
+    assert all(p.grad is None for p in G.parameters())  # D's step never reaches G
+    assert D.condition.embed.weight.grad.abs().sum() > 0  # D learns to read captions
+    D.zero_grad()
+    g_out = adapter.generator_loss(G, D, batch)
+    assert torch.isfinite(g_out.loss) and "g_video_drawn" in g_out.logs
+    g_out.loss.backward()
+    assert G.first_frame.fc.weight.grad.abs().sum() > 0  # the drawn clips train the first-frame generator
+    assert G.condition.embed.weight.grad.abs().sum() > 0
