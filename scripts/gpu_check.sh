@@ -36,9 +36,9 @@ step() {  # step NAME COMMAND...
 }
 
 step gpu-tests python3 -m pytest -q -m gpu tests
-for recipe in image text video; do
+for recipe in image text video video_keywords; do
   if [ -f "recipes/tiny/$recipe.yaml" ]; then
-    step "recipe-$recipe" python3 -m "multigan.recipes.$recipe" --config "recipes/tiny/$recipe.yaml" \
+    step "recipe-$recipe" python3 -m "multigan.recipes.${recipe%%_*}" --config "recipes/tiny/$recipe.yaml" \
       "out_dir=$OUT/$recipe" device=cuda train.steps=50
   fi
 done
