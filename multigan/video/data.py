@@ -240,6 +240,7 @@ def _save_index(path: Path, files: dict[str, dict], verify: bool, max_pixels: in
 # Caption grammars of the moving digits (Sync-DRAW's single digit, TGANs-C's two digits). A motion
 # is an axis: 0 = "left and right", 1 = "up and down" (multigan.metrics.motion's HORIZONTAL, VERTICAL).
 GRAMMARS = ("", "single", "two")
+GRAMMAR_VERSION = 2  # part of a captioned set's cache name: bumped when the clips change
 MOTIONS = ("left and right", "up and down")
 _PAIR = re.compile(r"(\d)\s+moves\s+(" + "|".join(MOTIONS) + ")")
 
@@ -269,9 +270,8 @@ class MovingDigits:
 
     grammar "": `digits_per_clip` digits bouncing in random directions, no captions (the default
     run). "single" / "two": one or two digits, each moving along one axis at `max_speed` (px per
-    frame at 64 px, scaled with `size`), starting
-    towards the middle of the frame (so a first frame and a caption fix the whole clip), with a
-    caption per clip in captions.csv; training clips use only `seen_pair` pairs, held-out clips
+    frame at 64 px, scaled with `size`), first right or down (so a first frame and a caption fix
+    the whole clip), with a caption per clip in captions.csv; training clips use only `seen_pair` pairs, held-out clips
     every pair.
     """
 
@@ -295,6 +295,8 @@ class MovingDigits:
         fields = asdict(self)
         if not self.grammar:  # the uncaptioned set keeps the cache name it had before grammars
             del fields["grammar"]
+        else:
+            fields["grammar_version"] = GRAMMAR_VERSION
         return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
 
 
@@ -347,8 +349,8 @@ def captioned_clip(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """One clip (T, H, W) uint8 of the digits `pairs` name, each moving along its axis (0: x, 1: y)
-    at cfg.max_speed pixels per frame of a 64 px frame (scaled with the frame size), first towards
-    the middle of the frame, bouncing."""
+    at cfg.max_speed pixels per frame of a 64 px frame (scaled with the frame size), first right
+    (or down), bouncing off the walls."""
     canvas = np.zeros((cfg.frames, cfg.size, cfg.size), dtype=np.float32)
     room = cfg.size - cfg.digit_size
     speed = cfg.max_speed * cfg.size / 64
@@ -358,7 +360,7 @@ def captioned_clip(
         pos = rng.uniform(0, room, size=2)  # (y, x)
         axis = 1 - motion  # horizontal motion moves x (index 1), vertical y (index 0)
         vel = np.zeros(2)
-        vel[axis] = speed if pos[axis] < room / 2 else -speed
+        vel[axis] = speed  # first right or down: a conv net cannot tell the middle of the frame from afar
         _paint(canvas, sprite, pos, vel, room)
     return (canvas * 255).round().astype(np.uint8)
 
