@@ -261,3 +261,13 @@ def test_keyword_losses_are_finite_and_train_the_right_parts(tmp_path):
     g_out.loss.backward()
     assert G.first_frame.fc.weight.grad.abs().sum() > 0  # the drawn clips train the first-frame generator
     assert G.condition.embed.weight.grad.abs().sum() > 0
+
+
+def test_the_two_digit_grammar_trains_and_is_scored_per_digit(tmp_path):
+    run = tmp_path / "two"
+    args = ["--config", str(TINY), f"out_dir={run}", f"data.cache_dir={tmp_path}", "data.grammar=two", "data.size=32"]
+    assert recipe.main([*args, "train.steps=2"]) == 0
+    report = json.loads((run / "evaluation.json").read_text())["captions"]
+    assert report["grammar"] == "two" and report["chance"] == pytest.approx(0.05**2)
+    real = report["rows"]["real"]
+    assert sum(r["clips"] for r in real.values()) == 20  # every held-out clip names two digits
