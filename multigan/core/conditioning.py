@@ -83,6 +83,7 @@ class CaptionVocabulary:
     def __init__(self, tokenizer, filler: Iterable[str]) -> None:
         self.tokenizer = tokenizer
         self.filler = frozenset(filler)
+        self.vocab: dict[str, int] = tokenizer.get_vocab()  # built once: get_vocab makes a new dict each call
 
     @classmethod
     def fit(cls, captions: Iterable[str]) -> CaptionVocabulary:
@@ -106,8 +107,7 @@ class CaptionVocabulary:
 
     def known_words(self) -> list[str]:
         """The words that carry meaning (not filler), in a stable order."""
-        vocab = self.tokenizer.get_vocab()
-        return sorted(w for w in vocab if w not in (PAD, UNK) and w not in self.filler)
+        return sorted(w for w in self.vocab if w not in (PAD, UNK) and w not in self.filler)
 
     def words(self, text: str) -> list[str]:
         """Normalised words of `text`, punctuation dropped."""
@@ -115,8 +115,7 @@ class CaptionVocabulary:
         return [w for w, _ in pieces if any(ch.isalnum() for ch in w)]
 
     def unknown(self, text: str) -> list[str]:
-        vocab = self.tokenizer.get_vocab()
-        return [w for w in dict.fromkeys(self.words(text)) if w not in vocab]
+        return [w for w in dict.fromkeys(self.words(text)) if w not in self.vocab]
 
     def check(self, text: str, what: str = "--keywords") -> None:
         """One-line error naming the unknown words of `text` and a few known ones."""
@@ -131,8 +130,7 @@ class CaptionVocabulary:
             )
 
     def ids(self, text: str) -> list[int]:
-        vocab = self.tokenizer.get_vocab()
-        return [vocab.get(w, vocab[UNK]) for w in self.words(text) if w not in self.filler]
+        return [self.vocab.get(w, self.vocab[UNK]) for w in self.words(text) if w not in self.filler]
 
     def encode(self, captions: Sequence[str | None]) -> CaptionTokens:
         """Captions (None: no caption) -> a padded batch of token ids."""

@@ -239,13 +239,16 @@ class VideoAdapter:
             return None
         return drop_condition(batch.caption, self.cfg.model.cond_dropout)
 
-    def _drawn_clips(self, G: VideoGenerator, caption: CaptionTokens | None, length: int) -> torch.Tensor | None:
+    def _drawn_clips(
+        self, G: VideoGenerator, caption: CaptionTokens | None, length: int
+    ) -> tuple[torch.Tensor, CaptionTokens] | None:
         """Clips G draws from the captions of the first half of the batch alone (half: drawing a
-        whole clip costs as much as the rest of the step), or None when there are none to draw."""
+        whole clip costs as much as the rest of the step) and those captions, or None when there
+        are none to draw."""
         if caption is None or not self.keywords or self.cfg.loss.free_weight <= 0:
             return None
-        half = torch.arange(max(1, len(caption) // 2), device=caption.ids.device)
-        return G.from_caption(caption.index(half), length)
+        half = caption.index(torch.arange(max(1, len(caption) // 2), device=caption.ids.device))
+        return G.from_caption(half, length), half
 
     def discriminator_loss(self, G: VideoGenerator, D: nn.Module, batch: VideoBatch, *, regularize: bool) -> LossOutput:
         lc = self.cfg.loss
@@ -275,10 +278,10 @@ class VideoAdapter:
             )
             loss = out.loss
             logs.update(out.logs)
-            if drawn is not None and caption is not None:
-                drawn_frames = self._frames_of_drawn_clips(drawn.shape[0], real.device)
-                drawn_caption = caption.index(torch.arange(drawn.shape[0], device=real.device))
-                drawn_logits = D(drawn, drawn_frames, head=name, caption=drawn_caption)
+            if drawn is not None:
+                drawn_clips, drawn_caption = drawn
+                drawn_frames = self._frames_of_drawn_clips(len(drawn_caption), real.device)
+                drawn_logits = D(drawn_clips, drawn_frames, head=name, caption=drawn_caption)
                 drawn_loss = fake_loss(lc.kind, drawn_logits)
                 loss = loss + share * lc.free_weight * drawn_loss
                 logs[f"d_{name}_drawn"] = drawn_loss.detach()
@@ -310,10 +313,10 @@ class VideoAdapter:
                 adv = generator_loss(lc.kind, D(clip, frames, head=name, caption=caption))
                 loss = loss + lc.adv_weight * weight * adv
                 logs[f"g_{name}"] = adv.detach()
-                if drawn is not None and caption is not None:
-                    drawn_frames = self._frames_of_drawn_clips(drawn.shape[0], clip.device)
-                    drawn_caption = caption.index(torch.arange(drawn.shape[0], device=clip.device))
-                    adv = generator_loss(lc.kind, D(drawn, drawn_frames, head=name, caption=drawn_caption))
+                if drawn is not None:
+                    drawn_clips, drawn_caption = drawn
+                    drawn_frames = self._frames_of_drawn_clips(len(drawn_caption), clip.device)
+                    adv = generator_loss(lc.kind, D(drawn_clips, drawn_frames, head=name, caption=drawn_caption))
                     loss = loss + lc.adv_weight * weight * lc.free_weight * adv
                     logs[f"g_{name}_drawn"] = adv.detach()
         return LossOutput(loss, logs)
@@ -329,8 +332,8 @@ class VideoAdapter:
         clips = to_unit(torch.stack([ds[i] for i in rows]))
         if not self.keywords:
             return clips, [None] * len(rows)
-        captions = self.captions(ds)
-        return clips, [captions.get(ds.files[ds.clips[i][0]]) for i in rows]
+        captioned = CaptionedClips(ds, self.captions(ds))
+        return clips, [captioned.caption(i) for i in rows]
 
     @torch.no_grad()
     def sample(self, G: nn.Module, n: int, *, seed: int) -> dict[str, Any]:

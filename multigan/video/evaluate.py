@@ -17,8 +17,11 @@ import torch
 from torch import nn
 
 from multigan.core.errors import MultiganError
+from multigan.metrics.image import digit_classifier, frechet_distance
+from multigan.metrics.motion import digit_centres, digit_crops, majority, motion_axis
 from multigan.metrics.video import DEFAULT_METRICS, accumulate, best_of_n, per_frame, summarize
 from multigan.video.adapter import VideoAdapter
+from multigan.video.data import MOTIONS, caption_of, parse_caption, seen_pair
 from multigan.video.models import VideoGenerator
 from multigan.video.pipeline import VideoPipeline
 
@@ -152,8 +155,6 @@ def _score(
 
     clips (n, t, 1, h, w) in [-1, 1]. With two digits, tracks are matched to the caption's pairs in
     the order that gets more of them right."""
-    from multigan.metrics.motion import digit_centres, digit_crops, majority, motion_axis
-
     unit = clips[:, :, 0].float().add(1).div(2).clamp(0, 1)
     unit = torch.where(unit < 0.25, torch.zeros_like(unit), unit)  # faint background would pull the centres
     k = len(pairs[0])
@@ -194,9 +195,6 @@ def evaluate_captions(
     adapter: VideoAdapter, G: nn.Module, *, per_pair: int = 10, seed: int = 0, batch_size: int = 50
 ) -> CaptionReport:
     """Caption accuracy of a keywords run on the captioned moving digits (data.grammar)."""
-    from multigan.metrics.image import digit_classifier, frechet_distance
-    from multigan.video.data import MOTIONS, caption_of, parse_caption, seen_pair
-
     cfg = adapter.cfg
     grammar = cfg.data.grammar
     if not (adapter.keywords and grammar):
