@@ -5,6 +5,7 @@
     python scripts/bench_video.py --skip-train    # loader only
     python scripts/bench_video.py --keywords      # 3. only: trains the keywords preset and its ablation
     python scripts/bench_video.py --keywords --runs RUN ABLATION_RUN   # 3. on runs trained before
+    python scripts/bench_video.py --step-cost     # 4. only: seconds per training step, side by side
 
 1. Loader throughput: clips/s of multigan's VideoClips (open, seek, decode, resize in FFmpeg,
    close, per clip) against a bare PyAV loop that decodes the same frames of the same files
@@ -21,6 +22,10 @@
    seen and held-out (digit, motion) pairs, from keywords alone and from a seed frame + keywords,
    next to chance, the real clips and a wrong-caption control, for the preset and for the same
    model trained without the matching-aware loss (loss.match_weight=0); wall time of each run.
+
+4. Cost of a training step (one D and one G update at batch 8, the adapter's losses and Adam, as
+   the trainer runs them) for the default recipe, the keywords preset and the keywords preset
+   without its drawn clips (loss.free_weight=0), measured in one process, in turn, after warm-up.
 
 Appends the command, the machine, the versions and the tables under "## Video" in
 docs/BENCHMARKS.md (other sections are left as they are).
@@ -280,6 +285,68 @@ def bench_keywords(runs: list[str], cache_dir: str, log) -> list[str]:
     return lines
 
 
+# ------------------------------------------------------------------------------------ step cost
+
+
+def training_step(preset: Path, overrides: list[str]):
+    """A function running one D and one G update (the adapter's losses, Adam) on one fixed batch."""
+    cfg = load_config(VideoConfig, preset, ["out_dir=/nonexistent", *overrides])
+    adapter = VideoAdapter(cfg)
+    ds = adapter.dataset()
+    nets = adapter.build_models()
+    G, D = nets.G, nets.D
+    opt_g, opt_d = torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters())
+    batch = adapter.to_device(adapter.collate([ds[i] for i in range(cfg.train.batch_size)]), torch.device("cpu"))
+
+    def step() -> None:
+        out = adapter.discriminator_loss(G, D, batch, regularize=False)
+        opt_d.zero_grad(set_to_none=True)
+        out.loss.backward()
+        opt_d.step()
+        D.requires_grad_(False)
+        out = adapter.generator_loss(G, D, batch)
+        opt_g.zero_grad(set_to_none=True)
+        out.loss.backward()
+        opt_g.step()
+        D.requires_grad_(True)
+
+    return step
+
+
+def bench_step_cost(cache_dir: str, log, steps: int = 8) -> list[str]:
+    common = [f"data.cache_dir={cache_dir}"] if cache_dir else []
+    runs = [
+        ("default recipe (recipes/video.yaml)", ROOT / "recipes" / "video.yaml", []),
+        ("keywords preset (recipes/video_keywords.yaml)", KEYWORDS_PRESET, []),
+        ("keywords preset without drawn clips (loss.free_weight=0)", KEYWORDS_PRESET, ["loss.free_weight=0"]),
+    ]
+    steppers = {name: training_step(preset, common + extra) for name, preset, extra in runs}
+    times: dict[str, list[float]] = {name: [] for name in steppers}
+    for i in range(steps + 2):  # round robin, so that a machine growing busier slows all alike
+        for name, step in steppers.items():
+            t = time.perf_counter()
+            step()
+            if i >= 2:  # the first two warm up
+                times[name].append(time.perf_counter() - t)
+    median = {name: sorted(ts)[len(ts) // 2] for name, ts in times.items()}
+    base = median[runs[0][0]]
+    for name, ts in times.items():
+        log(f"{name}: " + " ".join(f"{t:.2f}" for t in ts))
+    lines = [
+        f"Seconds per training step (one D and one G update at batch 8 on one fixed batch, data loading "
+        f"excluded; median of {steps} after 2 warm-up steps, the three runs taking turns step by step in one "
+        f"process; torch threads {torch.get_num_threads()}):",
+        "",
+        "| run | s / step (median) | fastest - slowest | vs default |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {median[name]:.2f} | {min(ts):.2f} - {max(ts):.2f} | {median[name] / base:.2f}x |"
+        for name, ts in times.items()
+    ]
+    return lines
+
+
 # ------------------------------------------------------------------------------------ output
 
 
@@ -322,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS.md"))
     p.add_argument("--no-write", action="store_true", help="print only")
     p.add_argument("--keywords", action="store_true", help="only the keywords benchmark (3.)")
+    p.add_argument("--step-cost", action="store_true", help="only the step-cost benchmark (4.)")
     p.add_argument(
         "--runs", nargs=2, default=[], metavar="RUN", help="--keywords: the preset's and the ablation's runs"
     )
@@ -329,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     log = lambda msg: print(msg, file=sys.stderr, flush=True)
     started = time.perf_counter()
     header = machine()
-    if args.keywords:
+    if args.step_cost:
+        tables = bench_step_cost(args.cache_dir, log)
+    elif args.keywords:
         tables = bench_keywords(args.runs, args.cache_dir, log)
     else:
         root = make_moving_digits(MovingDigits(), args.cache_dir or None)
