@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))  # machine.py, beside this script
 
-from machine import cpu_model, load_average  # noqa: E402
+from machine import append_to_section, cpu_model, load_average  # noqa: E402
 
 import multigan  # noqa: E402
 from multigan.core.config import load_config  # noqa: E402
@@ -350,34 +350,6 @@ def bench_step_cost(cache_dir: str, log, steps: int = 8) -> list[str]:
 # ------------------------------------------------------------------------------------ output
 
 
-HEADER = (
-    "# Benchmarks\n\n"
-    "Figures measured by the scripts in `scripts/` (one section per modality; each script replaces only\n"
-    "its own section). Each section gives the exact command, the machine and the versions; compare\n"
-    "figures only within one section, where they come from one run on one machine.\n"
-)
-
-
-def append_to_section(path: Path, entry: str) -> None:
-    """Add `entry` at the end of the "## Video" section, creating it (at the end) if needed; other
-    sections are left as they are. The file is read right before it is replaced."""
-    text = path.read_text() if path.is_file() else HEADER
-    lines = text.rstrip("\n").split("\n")
-    if SECTION not in lines:
-        lines += ["", SECTION]
-        end = len(lines)
-    else:
-        start = lines.index(SECTION)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        while end > start + 1 and lines[end - 1] == "":
-            end -= 1
-    lines[end:end] = ["", *entry.rstrip("\n").split("\n"), ""]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text("\n".join(lines).rstrip("\n") + "\n")
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=300, help="training steps per run (default 300)")
@@ -421,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(entry)
     if not args.no_write:
-        append_to_section(Path(args.out), entry)
+        append_to_section(Path(args.out), SECTION, entry)
         log(f"appended to {args.out}")
     return 0
 

@@ -6,6 +6,13 @@ import os
 import platform
 from pathlib import Path
 
+HEADER = (
+    "# Benchmarks\n\n"
+    "Figures measured by the scripts in `scripts/` (one section per modality; each script replaces only\n"
+    "its own section). Each section gives the exact command, the machine and the versions; compare\n"
+    "figures only within one section, where they come from one run on one machine.\n"
+)
+
 
 def cpu_model() -> str:
     """The CPU's model name (for benchmark reports)."""
@@ -24,3 +31,24 @@ def load_average() -> str:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except (OSError, AttributeError):
         return "n/a"
+
+
+def append_to_section(path: Path, section: str, entry: str) -> None:
+    """Add `entry` at the end of `section` (e.g. "## Video") of docs/BENCHMARKS.md, creating the
+    section (at the end) if needed; other sections are left as they are. The file is read right
+    before it is replaced."""
+    text = path.read_text() if path.is_file() else HEADER
+    lines = text.rstrip("\n").split("\n")
+    if section not in lines:
+        lines += ["", section]
+        end = len(lines)
+    else:
+        start = lines.index(section)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        while end > start + 1 and lines[end - 1] == "":
+            end -= 1
+    lines[end:end] = ["", *entry.rstrip("\n").split("\n"), ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text("\n".join(lines).rstrip("\n") + "\n")
+    os.replace(tmp, path)

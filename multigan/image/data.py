@@ -17,9 +17,7 @@ from tqdm.auto import tqdm
 from multigan.core.digits import digit_images
 from multigan.core.errors import ConfigError, MultiganError, warn_skipped
 from multigan.image.config import ImageDataConfig
-from multigan.io.image import ImageDecodeError, read_image
-
-IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+from multigan.io.image import IMAGE_EXTENSIONS, list_images, read_images
 
 
 class TensorImages(Dataset):
@@ -57,20 +55,15 @@ def load_image_folder(root: str | Path, size: int, channels: int = 3) -> TensorI
     root = Path(root)
     if not root.is_dir():
         raise MultiganError(f"data.path: {root} is not a folder")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    files = list_images(root)
     if not files:
         raise MultiganError(f"data.path: no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) under {root}")
     class_names = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
     class_index = {name: i for i, name in enumerate(class_names)}
-    images, labels, skipped = [], [], []
-    for path in tqdm(files, desc="reading images", unit="img", disable=None, leave=False):
-        try:
-            images.append(read_image(path, size, channels))
-        except ImageDecodeError as err:
-            skipped.append((str(path), err.args[1]))
-            continue
-        parts = path.relative_to(root).parts
-        labels.append(class_index[parts[0]] if len(parts) > 1 else 0)
+    images, skipped = read_images(files, size, channels)
+    bad = {path for path, _ in skipped}
+    parts = [p.relative_to(root).parts for p in files if str(p) not in bad]
+    labels = [class_index[q[0]] if len(q) > 1 else 0 for q in parts]
     warn_skipped(skipped, "images")
     if not images:
         raise MultiganError(f"data.path: none of the {len(files)} images under {root} could be decoded")

@@ -30,7 +30,11 @@ from multigan.core.errors import MultiganError
 
 def frechet_distance(x: torch.Tensor, y: torch.Tensor) -> float:
     """||mu_x - mu_y||^2 + Tr(S_x + S_y - 2 (S_x S_y)^{1/2}) for feature rows x (n, d) and y (m, d)."""
+    if x.shape[0] < 2 or y.shape[0] < 2:
+        raise MultiganError(f"FID needs at least 2 samples on each side, got {x.shape[0]} and {y.shape[0]}")
     x, y = x.double(), y.double()
+    if not (torch.isfinite(x).all() and torch.isfinite(y).all()):  # LAPACK may crash on NaN, not return it
+        raise MultiganError("FID is not finite: the generated images contain NaN or inf")
     mu_x, mu_y = x.mean(0), y.mean(0)
     s_x, s_y = torch.cov(x.T), torch.cov(y.T)
     # Tr((S_x S_y)^{1/2}) = sum of sqrt of the eigenvalues of S_x S_y (real, >= 0 up to round-off).
@@ -110,7 +114,8 @@ class DigitClassifier(nn.Module):
 def digit_classifier(device: torch.device | str = "cpu", *, steps: int = 400) -> DigitClassifier:
     """The toolkit's own digit classifier: trained once on the embedded digits (seed 0), then cached."""
     path = cache_dir() / f"digit_classifier_v2_{steps}.safetensors"
-    model = DigitClassifier()
+    with torch.random.fork_rng():  # building the net draws its initial weights: leave the caller's RNG alone
+        model = DigitClassifier()
     if path.is_file():
         load_model(model, str(path))
         return model.to(device).eval()

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from multigan.core.errors import MultiganError
 from multigan.metrics.image import class_coverage, frechet_distance, kernel_inception_distance
 
 
@@ -19,6 +20,14 @@ def test_frechet_distance_of_scaled_covariance():
     x = torch.randn(50000, 2, generator=g, dtype=torch.float64)
     y = 2 * torch.randn(50000, 2, generator=g, dtype=torch.float64)
     assert frechet_distance(x, y) == pytest.approx(2.0, abs=0.1)
+
+
+def test_frechet_distance_refuses_one_sample_and_nan():
+    x = torch.randn(50, 4)
+    with pytest.raises(MultiganError, match="at least 2 samples"):
+        frechet_distance(x, x[:1])
+    with pytest.raises(MultiganError, match="not finite"):
+        frechet_distance(x, torch.full((5, 4), float("nan")))
 
 
 def test_kid_near_zero_for_one_distribution_and_positive_otherwise():

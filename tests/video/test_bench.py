@@ -16,10 +16,10 @@ def load_bench():
 def test_append_creates_the_section_and_keeps_the_others(tmp_path):
     bench = load_bench()
     path = tmp_path / "BENCHMARKS.md"
-    bench.append_to_section(path, "### first\n\nfigures 1")
+    bench.append_to_section(path, bench.SECTION, "### first\n\nfigures 1")
     assert path.read_text().startswith("# Benchmarks") and "## Video\n\n### first\n\nfigures 1\n" in path.read_text()
     path.write_text(path.read_text() + "\n## Image\n\nimage figures\n")
-    bench.append_to_section(path, "### second\n\nfigures 2")
+    bench.append_to_section(path, bench.SECTION, "### second\n\nfigures 2")
     text = path.read_text()
     assert text.index("### first") < text.index("### second") < text.index("## Image")
     assert text.endswith("## Image\n\nimage figures\n")
