@@ -6,20 +6,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from multigan.core.config import save_config
-from multigan.recipes import image, text, video
+from multigan.recipes import image, text, translate, video
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_VIDEO = ROOT / "recipes" / "tiny" / "video.yaml"
-RECIPES = {"video": video, "image": image, "text": text}
+TINY_TRANSLATE = ROOT / "recipes" / "tiny" / "translate.yaml"
+RECIPES = {"video": video, "image": image, "text": text, "translate": translate}
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    """Files a user might pass by mistake, an untrained run folder per recipe, a trained video run
-    and a copy of it whose only checkpoint is damaged."""
+    """Files a user might pass by mistake, an untrained run folder per recipe, a trained video run and
+    a copy of it whose only checkpoint is damaged, a trained translate run and an image to translate."""
     root = tmp_path_factory.mktemp("bad")
     (root / "notes.txt").write_text("these are not video frames\n")
     (root / "notes.mp4").write_text("a text file with a video's name\n")
@@ -34,6 +37,9 @@ def inputs(tmp_path_factory):
         save_config(module.CONFIG_CLASS(), run / "config.yaml")
     trained = root / "video_run"
     assert video.main(["--config", str(TINY_VIDEO), f"out_dir={trained}", "train.steps=2"]) == 0
+    translated = root / "translate_run"
+    assert translate.main(["--config", str(TINY_TRANSLATE), f"out_dir={translated}", "train.steps=2"]) == 0
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(root / "digit.png")
     damaged = root / "video_damaged"
     shutil.copytree(trained, damaged)
     for weights in damaged.glob("checkpoints/step_*/G_ema.safetensors"):
@@ -45,7 +51,12 @@ def _fingerprint(run: Path) -> dict[str, str]:
     return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest() for p in run.rglob("*") if p.is_file()}
 
 
-GENERATE = {"video": ["generate", "--seed-frames", "a.png"], "image": ["generate"], "text": ["generate"]}
+GENERATE = {
+    "video": ["generate", "--seed-frames", "a.png"],
+    "image": ["generate"],
+    "text": ["generate"],
+    "translate": ["generate", "--input", "a.png"],
+}
 
 # (recipe, argv with {root} for the inputs folder, what the one line must say)
 CASES = [
@@ -87,12 +98,34 @@ CASES = [
     ("text", ["data.path={root}/binary.bin"], "no readable UTF-8 text"),
     ("text", ["data.path={root}/nul.txt"], "no readable UTF-8 text"),
     ("text", ["data.path={root}/no_such_file.txt"], "neither a file nor a folder"),
+    ("translate", ["mode=sideways"], "mode: 'sideways' is not one of"),
+    ("translate", ["data.size=18"], "data.size: must be a multiple of 4"),
+    ("translate", ["data.path_a={root}/empty_folder"], "give both domains' folders"),
+    ("translate", ["data.path_a={root}/empty_folder", "data.path_b={root}/empty_folder"], "no images"),
+    ("translate", ["data.path={root}/empty_folder"], "data.path"),
+    ("translate", ["data.path_a={root}/no_such", "data.path_b={root}/no_such"], "is not a folder"),
+    ("translate", ["mode=paired", "data.path_a={root}/a", "data.path_b={root}/b"], "mode=paired: data.path must"),
+    ("translate", ["mode=paired", "loss.nce_weight=1", "loss.cycle_weight=0"], "mode=unpaired setting"),
+    *[
+        ("translate", ["generate", "--run", "{root}/translate_run", *extra], says)
+        for extra, says in [
+            (["--input", "{root}/notes.txt"], "not an image Pillow can decode"),
+            (["--input", "{root}/no_such.png"], "does not exist"),
+            (["--input", "{root}/empty_folder"], "no images under"),
+            (["--input", "{root}/digit.png", "--style", "{root}/digit.png"], "--style needs a reference-guided run"),
+            (["--input", "{root}/digit.png", "--style", "{root}/no_such.png"], "--style: "),
+            (["--input", "{root}/digit.png", "--blend", "1.5"], "every alpha must be between 0 and 1"),
+            (["--input", "{root}/digit.png", "--blend", "half"], "invalid float value"),
+            (["--input", "{root}/digit.png", "--direction", "c2d"], "invalid choice"),
+            (["--input", "{root}/digit.png", "--size", "2"], "--size must be at least 8"),
+        ]
+    ],
 ]
 
 
 @pytest.mark.parametrize(("recipe", "argv", "says"), CASES, ids=[f"{c[0]}:{' '.join(c[1])}" for c in CASES])
 def test_bad_input_is_one_line_and_status_2(inputs, recipe, argv, says, capsys, tmp_path):
-    before = _fingerprint(inputs / "video_run")
+    before = {run: _fingerprint(inputs / run) for run in ("video_run", "translate_run")}
     args = [a.replace("{root}", str(inputs)) for a in argv]
     if args[0] not in ("generate", "evaluate"):
         args.append(f"out_dir={tmp_path / 'out'}")
@@ -107,7 +140,7 @@ def test_bad_input_is_one_line_and_status_2(inputs, recipe, argv, says, capsys, 
     assert 1 <= len(lines) <= 3, err
     assert lines[-1].startswith("error: ") and says in lines[-1], lines
     assert "weights_only=False" not in out + err
-    assert _fingerprint(inputs / "video_run") == before  # bad input loses nothing
+    assert {run: _fingerprint(inputs / run) for run in before} == before  # bad input loses nothing
 
 
 @pytest.mark.parametrize(

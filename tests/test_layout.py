@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "multigan"
-MODALITIES = ("image", "text", "video")
+MODALITIES = ("image", "text", "video", "translate")
 SHAPE = ("config.py", "models.py", "data.py", "adapter.py", "evaluate.py", "pipeline.py")
 
 
@@ -36,7 +36,7 @@ def test_import_multigan_core_imports_no_modality_and_no_pyav():
     code = (
         "import sys, multigan, multigan.core, multigan.core.trainer, multigan.core.cli, multigan.core.export\n"
         "bad = [m for m in sys.modules if m == 'av' or m.split('.')[:2] in "
-        "[['multigan', m] for m in ('image', 'text', 'video', 'recipes', 'api')]]\n"
+        "[['multigan', m] for m in ('image', 'text', 'video', 'translate', 'recipes', 'api')]]\n"
         "print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,1 +1,2 @@
-"""Evaluation metrics: image (FID/KID features), text (NLL, BLEU, Self-BLEU), video (MSE, PSNR, SSIM)."""
+"""Evaluation metrics: image (FID/KID features), text (NLL, BLEU, Self-BLEU), video (MSE, PSNR, SSIM),
+translate (labels kept, domain-FID, style error)."""
