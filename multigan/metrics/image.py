@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,62 +82,76 @@ def class_coverage(predicted: torch.Tensor, num_classes: int) -> tuple[int, floa
 # ------------------------------------------------------------------------------- digit features
 
 
-class DigitClassifier(nn.Module):
-    """Small CNN on 16x16 grayscale digits (the embedded digits are 8x8 at heart); `features` is its
-    128-d penultimate layer."""
+def classifier_input(images: torch.Tensor, channels: int) -> torch.Tensor:
+    """Any (n, C, H, W) images in [-1, 1] -> (n, channels, 16, 16): RGB averaged to gray, or gray
+    replicated to RGB; antialiased resizing."""
+    x = images.float()
+    if x.shape[1] != channels:
+        x = x.mean(1, keepdim=True) if channels == 1 else x.expand(-1, channels, -1, -1)
+    if x.shape[-1] != 16 or x.shape[-2] != 16:
+        x = F.interpolate(x, size=(16, 16), mode="bilinear", align_corners=False, antialias=True)
+    return x
 
-    def __init__(self) -> None:
+
+class DigitClassifier(nn.Module):
+    """Small CNN on 16x16 digits (the embedded digits are 8x8 at heart), grayscale (channels=1) or
+    RGB (channels=3, the translate recipe's digits-M); `features` is its 128-d penultimate layer."""
+
+    def __init__(self, channels: int = 1, num_classes: int = 10) -> None:
         super().__init__()
+        self.channels = channels
         self.conv = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(channels, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         )  # fmt: skip
         self.fc = nn.Linear(32 * 16, 128)
-        self.out = nn.Linear(128, 10)
-
-    @staticmethod
-    def prepare(images: torch.Tensor) -> torch.Tensor:
-        """Any (n, C, H, W) images in [-1, 1] -> (n, 1, 16, 16) grayscale."""
-        x = images.float()
-        if x.shape[1] != 1:
-            x = x.mean(1, keepdim=True)
-        if x.shape[-1] != 16 or x.shape[-2] != 16:
-            x = F.interpolate(x, size=(16, 16), mode="bilinear", align_corners=False, antialias=True)
-        return x
+        self.out = nn.Linear(128, num_classes)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.fc(self.conv(self.prepare(images)).flatten(1)))
+        return F.relu(self.fc(self.conv(classifier_input(images, self.channels)).flatten(1)))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.out(self.features(images))
 
 
-def digit_classifier(device: torch.device | str = "cpu", *, steps: int = 400) -> DigitClassifier:
-    """The toolkit's own digit classifier: trained once on the embedded digits (seed 0), then cached."""
-    path = cache_dir() / f"digit_classifier_v2_{steps}.safetensors"
-    with torch.random.fork_rng():  # building the net draws its initial weights: leave the caller's RNG alone
-        model = DigitClassifier()
-    if path.is_file():
-        load_model(model, str(path))
-        return model.to(device).eval()
-    x, y = digit_images(16)
-    x = x.float() / 127.5 - 1
+def fit_classifier(
+    build: Callable[[], DigitClassifier], images: torch.Tensor, labels: torch.Tensor, *, steps: int, seed: int
+) -> DigitClassifier:
+    """A classifier built and trained under its own seed (the caller's RNG untouched): Adam 2e-3,
+    batches of 64 drawn with replacement, +-1 px random translations for robustness."""
     with torch.random.fork_rng(), torch.enable_grad():
-        torch.manual_seed(0)
-        model = DigitClassifier()
+        torch.manual_seed(seed)
+        model = build()
         opt = torch.optim.Adam(model.parameters(), lr=2e-3)
         for _ in range(steps):
-            idx = torch.randint(0, x.shape[0], (64,))
-            shift = torch.randint(-1, 2, (2,))  # small translations for robustness
-            batch = torch.roll(x[idx], shifts=(int(shift[0]), int(shift[1])), dims=(2, 3))
-            loss = F.cross_entropy(model(batch), y[idx])
+            idx = torch.randint(0, images.shape[0], (64,))
+            shift = torch.randint(-1, 2, (2,))
+            batch = torch.roll(images[idx], shifts=(int(shift[0]), int(shift[1])), dims=(2, 3))
+            loss = F.cross_entropy(model(batch), labels[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
+    return model
+
+
+def save_atomically(model: nn.Module, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     save_model(model, str(tmp))
     os.replace(tmp, path)
+
+
+def digit_classifier(device: torch.device | str = "cpu", *, steps: int = 400) -> DigitClassifier:
+    """The toolkit's own digit classifier: trained once on the embedded digits (seed 0), then cached."""
+    path = cache_dir() / f"digit_classifier_v2_{steps}.safetensors"
+    if path.is_file():
+        with torch.random.fork_rng():  # building the net draws its initial weights: leave the caller's RNG alone
+            model = DigitClassifier()
+        load_model(model, str(path))
+        return model.to(device).eval()
+    x, y = digit_images(16)
+    model = fit_classifier(DigitClassifier, x.float() / 127.5 - 1, y, steps=steps, seed=0)
+    save_atomically(model, path)
     return model.to(device).eval()
 
 

@@ -12,52 +12,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_model
 from torch import nn
 
 from multigan.core.data import cache_dir
 from multigan.core.errors import MultiganError
 from multigan.metrics import video
-from multigan.metrics.image import batched, frechet_distance
+from multigan.metrics.image import (
+    DigitClassifier,
+    batched,
+    classifier_input,
+    fit_classifier,
+    frechet_distance,
+    save_atomically,
+)
 
-_VERSION = "v1"  # bump when DomainClassifier or its training changes: old cache files are then ignored
-
-
-class DomainClassifier(nn.Module):
-    """DigitClassifier's small CNN on 16x16 RGB digits; `features` is its 128-d penultimate layer."""
-
-    def __init__(self, num_classes: int = 10) -> None:
-        super().__init__()
-        self.conv = nn.Sequential(
-            nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        )  # fmt: skip
-        self.fc = nn.Linear(32 * 16, 128)
-        self.out = nn.Linear(128, num_classes)
-
-    @staticmethod
-    def prepare(images: torch.Tensor) -> torch.Tensor:
-        """Any (n, C, H, W) images in [-1, 1] -> (n, 3, 16, 16); one channel is replicated."""
-        x = images.float()
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        if x.shape[-1] != 16 or x.shape[-2] != 16:
-            x = F.interpolate(x, size=(16, 16), mode="bilinear", align_corners=False, antialias=True)
-        return x
-
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.fc(self.conv(self.prepare(images)).flatten(1)))
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.out(self.features(images))
+_VERSION = "v1"  # bump when the classifier or its training changes: old cache files are then ignored
 
 
 def _cache_name(images: torch.Tensor, labels: torch.Tensor, steps: int, seed: int) -> str:
@@ -70,7 +46,7 @@ def _cache_name(images: torch.Tensor, labels: torch.Tensor, steps: int, seed: in
 
 def domain_classifier(
     images: torch.Tensor, labels: torch.Tensor, *, steps: int = 600, seed: int = 0, device: torch.device | str = "cpu"
-) -> DomainClassifier:
+) -> DigitClassifier:
     """A classifier of one domain's real images (uint8 (n, 3, h, w); training writers only, never a
     translation) and their labels; trained on the CPU, cached by a hash of its inputs, in eval mode."""
     if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
@@ -82,26 +58,14 @@ def domain_classifier(
     images, labels = images.cpu(), labels.cpu().long()
     num_classes = int(labels.max()) + 1
     path = cache_dir() / _cache_name(images, labels, steps, seed)
-    with torch.random.fork_rng(devices=[]), torch.enable_grad():
-        torch.manual_seed(seed)
-        model = DomainClassifier(num_classes)  # a cached one too: its initialisation draws random numbers
-        if path.is_file():
-            load_model(model, str(path))
-            return model.to(device).eval()
-        x = DomainClassifier.prepare(images.float() / 127.5 - 1)  # resized once, not per step
-        opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-        for _ in range(steps):
-            idx = torch.randint(0, x.shape[0], (64,))
-            shift = torch.randint(-1, 2, (2,))  # +-1 px translations for robustness
-            batch = torch.roll(x[idx], shifts=(int(shift[0]), int(shift[1])), dims=(2, 3))
-            loss = F.cross_entropy(model(batch), labels[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    save_model(model, str(tmp))
-    os.replace(tmp, path)
+    if path.is_file():
+        with torch.random.fork_rng():  # its initialisation draws random numbers: leave the caller's RNG alone
+            model = DigitClassifier(3, num_classes)
+        load_model(model, str(path))
+        return model.to(device).eval()
+    x = classifier_input(images.float() / 127.5 - 1, 3)  # resized once, not per step
+    model = fit_classifier(lambda: DigitClassifier(3, num_classes), x, labels, steps=steps, seed=seed)
+    save_atomically(model, path)
     return model.to(device).eval()
 
 
@@ -162,7 +126,7 @@ def image_psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
 
 
 def domain_fid(
-    classifier: DomainClassifier, real: torch.Tensor, fake: torch.Tensor, device: torch.device | str | None = None
+    classifier: DigitClassifier, real: torch.Tensor, fake: torch.Tensor, device: torch.device | str | None = None
 ) -> float:
     """Fréchet distance (float64) of the classifier's 128-d features of `real` and `fake`; computed on
     `device` (the classifier is moved there), by default where the classifier is."""

@@ -11,7 +11,7 @@ from multigan.core.data import cache_dir
 from multigan.core.digits import digit_images
 from multigan.metrics import video
 from multigan.metrics.translate import (
-    DomainClassifier,
+    DigitClassifier,
     TranslationReport,
     domain_classifier,
     domain_fid,
@@ -150,7 +150,7 @@ def test_domain_fid(digits, trained):
     same = domain_fid(model, a, b)
     assert abs(domain_fid(model, a, a)) < 1e-6 * same
     assert domain_fid(model, a, tinted, device="cpu") > 2 * same
-    assert isinstance(model, DomainClassifier)
+    assert isinstance(model, DigitClassifier)
 
 
 def test_translation_report_lines_and_save(tmp_path):
