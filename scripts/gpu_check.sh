@@ -3,7 +3,7 @@
 #   1. installs the wheels brought along in $WHEELS (default .whl/; PyAV is the one CUDA images lack),
 #   2. runs the tests marked `gpu`,
 #   3. a short run of each recipe on CUDA,
-#   4. the three benchmarks on the GPU (quick settings),
+#   4. the benchmarks on the GPU (quick settings),
 # then prints a table of what passed and how long it took. Output files go to $OUT (default runs/gpu_check).
 #
 # Fetch the wheels on a machine with a network, for the GPU machine's Python (3.12 here):
@@ -36,7 +36,7 @@ step() {  # step NAME COMMAND...
 }
 
 step gpu-tests python3 -m pytest -q -m gpu tests
-for recipe in image text video video_keywords; do
+for recipe in image text video video_keywords translate; do
   if [ -f "recipes/tiny/$recipe.yaml" ]; then
     step "recipe-$recipe" python3 -m "multigan.recipes.${recipe%%_*}" --config "recipes/tiny/$recipe.yaml" \
       "out_dir=$OUT/$recipe" device=cuda train.steps=50
@@ -46,6 +46,7 @@ done
 [ -f scripts/bench_image.py ] && step bench-image python3 scripts/bench_image.py --quick --write
 [ -f scripts/bench_video.py ] && step bench-video python3 scripts/bench_video.py --steps 100
 [ -f scripts/bench_text_oracle.py ] && step bench-text timeout 240 python3 scripts/bench_text_oracle.py --scale mini --device cuda
+[ -f scripts/bench_translate.py ] && step bench-translate python3 scripts/bench_translate.py --runs default cut --steps 300 --skip-step-cost --no-write
 
 echo
 printf '%-16s %-8s %s\n' step seconds result

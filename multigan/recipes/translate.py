@@ -65,12 +65,11 @@ def add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
 
 
-def _translate_file(model: TranslatePipeline, args: argparse.Namespace, path: Path, size: int) -> torch.Tensor:
+def _translate_file(
+    model: TranslatePipeline, args: argparse.Namespace, path: Path, size: int, style: torch.Tensor | None
+) -> torch.Tensor:
     """The PNG content for one input: the translation, or the source followed by the blend strip."""
     image = read_image_scaled(path, size, multiple=4).permute(2, 0, 1).unsqueeze(0)
-    style = None
-    if args.style is not None:
-        style = read_image(args.style, model.cfg.data.size, 3, what="--style image").permute(2, 0, 1).unsqueeze(0)
     if args.blend is not None and len(args.blend) > 1:
         strip = model.translate(image, args.direction, style=style, blend=args.blend)[0]
         return torch.cat([image, strip])
@@ -83,14 +82,17 @@ def generate(args: argparse.Namespace) -> None:
     size = args.size or model.cfg.data.size
     if size < 8:
         raise MultiganError(f"--size must be at least 8, got {size}")
-    if args.style is not None and not Path(args.style).is_file():
-        raise MultiganError(f"--style: {args.style} is not a file")
+    style = None
+    if args.style is not None:
+        if not Path(args.style).is_file():
+            raise MultiganError(f"--style: {args.style} is not a file")
+        style = read_image(args.style, model.cfg.data.size, 3, what="--style image").permute(2, 0, 1).unsqueeze(0)
     source = Path(args.input)
     samples = Path(args.run) / "samples"
     if source.is_file():
         out = Path(args.out) if args.out else samples / "translated.png"
         out.parent.mkdir(parents=True, exist_ok=True)
-        save_rows([_translate_file(model, args, source, size)], out)
+        save_rows([_translate_file(model, args, source, size, style)], out)
         print(f"wrote {out}")
         return
     if not source.is_dir():
@@ -103,7 +105,7 @@ def generate(args: argparse.Namespace) -> None:
     written = 0
     for path in tqdm(files, desc="translating", unit="img", disable=None):
         try:
-            rows = _translate_file(model, args, path, size)
+            rows = _translate_file(model, args, path, size, style)
         except ImageDecodeError as err:
             skipped.append((str(path), err.args[1]))
             continue

@@ -38,7 +38,7 @@ def test_training_on_cuda(tmp_path, precision):
     assert trainer.scaler_G.is_enabled() == (precision == "fp16")
 
 
-@pytest.mark.parametrize("name", ["image", "video", "text", "video_keywords"])
+@pytest.mark.parametrize("name", ["image", "video", "text", "video_keywords", "translate"])
 def test_recipes_on_cuda_with_channels_last(tmp_path, name):
     import importlib
 
