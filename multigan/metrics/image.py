@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_model, save_model
 from torch import nn
+from tqdm.auto import tqdm
 
 from multigan.core.data import cache_dir
 from multigan.core.digits import digit_images
@@ -123,7 +124,7 @@ def fit_classifier(
         torch.manual_seed(seed)
         model = build()
         opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-        for _ in range(steps):
+        for _ in tqdm(range(steps), desc="training a digit classifier (once; cached)", disable=None, leave=False):
             idx = torch.randint(0, images.shape[0], (64,))
             shift = torch.randint(-1, 2, (2,))
             batch = torch.roll(images[idx], shifts=(int(shift[0]), int(shift[1])), dims=(2, 3))

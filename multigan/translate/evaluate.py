@@ -64,6 +64,7 @@ def evaluate_translation(
         references = None
         if model.reference_guided:
             references = target.roll(1, dims=0)
+            truth = None  # the partner is not the source in another reference's style
             if domains.test_patches is not None:  # the source digit in the reference's own colour patch
                 truth = blend_digits(domains.test_a, domains.test_patches.roll(1, dims=0)) if a2b else domains.test_a
             candidates["reference-guided"] = _chunked(
@@ -112,7 +113,7 @@ def evaluate_translation(
         "checkpoint": str(model.checkpoint) if model.checkpoint is not None else None,
         "scored": "the final checkpoint (never a best one)",
         "held_out_images": {"a": int(domains.test_a.shape[0]), "b": int(domains.test_b.shape[0])},
-        "paired_truth": bool(domains.paired) or (model.reference_guided and domains.test_patches is not None),
+        "paired_truth": domains.test_patches is not None if model.reference_guided else domains.paired,
         "fid_reference": "the real training images of the output domain",
         "fid_features": "a classifier of the output domain's real training digits (128-d)"
         if labelled

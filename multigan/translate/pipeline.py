@@ -128,6 +128,7 @@ class TranslatePipeline:
         of sources, (mode=reference: a row of references, each the next source's partner,) the
         translations, and the paired truth when the data has it."""
         rows: list[torch.Tensor] = []
+        n = min(n, domains.test_a.shape[0], domains.test_b.shape[0])  # rows of one length
         for direction in self.directions:
             source, other = (domains.test_a, domains.test_b) if direction == "a2b" else (domains.test_b, domains.test_a)
             source, other = source[:n], other[:n]
