@@ -3,10 +3,11 @@
     python scripts/make_translate_figure.py --run runs/translate --reference-run runs/translate_reference \
         --out assets/translate.png
 
-Rows are held-out digits (writers no run trained on). The translation and the blend strip come from
-`--run` (a two-sided run: unpaired or paired), the reference-guided column from `--reference-run`
-(mode=reference), each reference being a held-out digits-M image of another digit. Every column is
-made through the Python API, as a user would: multigan.load(...).translate(...).
+Rows are held-out digits (writers no run trained on), one per digit in `--digits`. The translation
+and the blend strip come from `--run` (a two-sided run: unpaired or paired), the reference-guided
+column from `--reference-run` (mode=reference), each reference being a held-out digits-M image of
+another digit. Every column is made through the Python API, as a user would:
+multigan.load(...).translate(...).
 """
 
 from __future__ import annotations
@@ -31,15 +32,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--run", required=True, help="a two-sided translate run (unpaired or paired)")
     p.add_argument("--reference-run", required=True, help="a mode=reference run")
-    p.add_argument("--rows", type=int, default=6)
+    p.add_argument("--digits", type=int, nargs="+", default=[2, 3, 4, 6, 7, 9], help="one row per digit")
     p.add_argument("--scale", type=int, default=3, help="nearest-neighbour upscaling of the picture")
     p.add_argument("--out", default=str(ROOT / "assets" / "translate.png"))
     args = p.parse_args(argv)
     model, styled = multigan.load(args.run), multigan.load(args.reference_run)
     data = digits_m(model.cfg.data.size)
-    pick = torch.arange(args.rows) * 37 % data.test_a.shape[0]  # a spread of digits and writers
+    assert data.labels_test is not None
+    labels = data.labels_test.tolist()
+    # the first held-out digit of each kind; each reference is the next digit's second held-out example
+    pick = torch.tensor([labels.index(d) for d in args.digits])
+    others = torch.tensor([[i for i, y in enumerate(labels) if y == (d + 1) % 10][1] for d in args.digits])
     source = data.test_a[pick]
-    references = data.test_b[(pick + 5) % data.test_b.shape[0]]
+    references = data.test_b[others]
     columns = [
         source,
         model.translate(source),

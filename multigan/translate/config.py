@@ -89,7 +89,7 @@ class TranslateConfig(RunConfig):
     data: TranslateDataConfig = field(default_factory=TranslateDataConfig)
     model: TranslateModelConfig = field(default_factory=TranslateModelConfig)
     train: TrainConfig = field(
-        # Sized for about 12 minutes on 2 CPU cores, evaluation included (docs/TRANSLATE.md).
+        # Sized for about 10 minutes on an idle 2-core CPU, evaluation included (docs/TRANSLATE.md).
         default_factory=lambda: TrainConfig(
             steps=1500, batch_size=8, ema_decay=0.99, sample_every=500, checkpoint_every=500, num_samples=8
         )
