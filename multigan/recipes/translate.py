@@ -19,10 +19,11 @@ from multigan.core.cli import Command, run_recipe
 from multigan.core.errors import MultiganError, warn_skipped
 from multigan.core.trainer import Trainer
 from multigan.io.image import ImageDecodeError, list_images, read_image, read_image_scaled
+from multigan.metrics.translate import TranslationReport
 from multigan.translate.adapter import TranslateAdapter
 from multigan.translate.config import TranslateConfig
 from multigan.translate.data import load_domains
-from multigan.translate.evaluate import evaluate_translation
+from multigan.translate.evaluate import NO_FID, evaluate_translation
 from multigan.translate.pipeline import DIRECTIONS, TranslatePipeline, save_rows
 
 PROG = "python -m multigan.recipes.translate"
@@ -41,8 +42,7 @@ def train(cfg: TranslateConfig) -> None:
     )
     model = TranslatePipeline.from_folder(result.run_dir, str(trainer.rt.device))
     report = evaluate_translation(model, adapter.domains, seed=cfg.seed)
-    for line in report.lines():
-        print(line)
+    _print(report)
     report.save(result.run_dir / "evaluation.json")
     if adapter.domains.skipped:
         print(f"{adapter.domains.skipped} image file(s) were skipped (unreadable, or without a partner)")
@@ -130,9 +130,15 @@ def add_evaluate_args(p: argparse.ArgumentParser) -> None:
 def evaluate(args: argparse.Namespace) -> None:
     model = TranslatePipeline.from_folder(args.run, args.device)
     report = evaluate_translation(model, load_domains(model.cfg.data), seed=args.seed, inception=args.inception)
+    _print(report)
+    report.save(Path(args.run) / "evaluation.json")
+
+
+def _print(report: TranslationReport) -> None:
     for line in report.lines():
         print(line)
-    report.save(Path(args.run) / "evaluation.json")
+    if report.protocol["fid_features"] == NO_FID:
+        print(f"FID: {NO_FID}")
 
 
 COMMANDS = {

@@ -12,7 +12,9 @@ Metrics, where the data allows them:
 - SSIM and PSNR against the exact paired truth (paired data; mode=reference on the embedded data:
   the source digit blended with the reference's own colour patch);
 - FID between the outputs and the real training images of the output domain, on that classifier's
-  128-d features (the toolkit's digit features for unlabelled data; `--inception` adds Inception FID);
+  128-d features. Unlabelled data (your folders) has no such classifier, and the toolkit's digit
+  features mean nothing on photos: FID there is Inception FID (`--inception`, the `metrics` extra)
+  or none, and the protocol says which;
 - style_error (mode=reference): how far the output's colour and texture statistics are from the
   reference's.
 The final checkpoint is scored, never a best one (the protocol records which step).
@@ -24,7 +26,7 @@ from collections.abc import Callable
 
 import torch
 
-from multigan.metrics.image import batched, digit_classifier, frechet_distance, inception_features
+from multigan.metrics.image import frechet_distance, inception_features
 from multigan.metrics.translate import (
     TranslationReport,
     domain_classifier,
@@ -38,6 +40,10 @@ from multigan.translate.data import Domains, blend_digits
 from multigan.translate.pipeline import TranslatePipeline, to_float
 
 CHUNK = 250
+NO_FID = (
+    "none: the toolkit's digit features mean nothing on these images; for Inception FID install the metrics "
+    "extra (pip install -e '.[metrics]') and run evaluate --inception"
+)
 
 
 def _chunked(fn: Callable[..., torch.Tensor], images: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
@@ -80,12 +86,6 @@ def evaluate_translation(
         if labelled and labels_train is not None:
             classifier = domain_classifier(train_target, labels_train, device=device)
         real = to_float(train_target)
-        features: Callable[[torch.Tensor], torch.Tensor]
-        if classifier is not None:
-            features = classifier.features
-        else:
-            features = digit_classifier(device).features
-        real_feats = batched(features, real, device)
         inception_real = inception_features(real, device) if inception else None
 
         rows[direction] = {}
@@ -97,11 +97,9 @@ def evaluate_translation(
             if truth is not None:
                 y = to_float(truth)
                 scores["SSIM"], scores["PSNR"] = image_ssim(x, y), image_psnr(x, y)
-            if x.shape[0] >= 2:  # a Fréchet distance needs 2 images at least (the protocol says how many)
-                if classifier is not None:
-                    scores["FID"] = domain_fid(classifier, real, x, device=device)
-                else:
-                    scores["FID"] = frechet_distance(real_feats, batched(features, x, device))
+            # a Fréchet distance needs 2 images at least (the protocol says how many there were)
+            if classifier is not None and x.shape[0] >= 2:
+                scores["FID"] = domain_fid(classifier, real, x, device=device)
             if inception_real is not None and x.shape[0] >= 2:
                 scores["FID_inception"] = frechet_distance(inception_real, inception_features(x, device))
             if references is not None:
@@ -117,7 +115,9 @@ def evaluate_translation(
         "fid_reference": "the real training images of the output domain",
         "fid_features": "a classifier of the output domain's real training digits (128-d)"
         if labelled
-        else "the toolkit's digit classifier (128-d)",
+        else NO_FID
+        if not inception
+        else "Inception-v3 pool features (2048-d)",
         "classifier": "trained on real images of the output domain only (training writers), never on translations"
         if labelled
         else None,

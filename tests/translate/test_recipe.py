@@ -186,8 +186,10 @@ def test_own_folders_train_paired_and_unpaired(tmp_path, capsys):
     args = [*base, f"data.path_a={tmp_path / 'x'}", f"data.path_b={tmp_path / 'y'}", f"out_dir={tmp_path / 'u'}"]
     assert translate.main([*args, "data.heldout=0.4"]) == 0
     report = json.loads((tmp_path / "u" / "evaluation.json").read_text())
-    assert list(report["rows"]["a2b"]["translation"]) == ["FID"]  # no labels, no truth: FID alone
-    assert report["protocol"]["held_out_images"] == {"a": 2, "b": 4}
+    # no labels, no truth, and no meaningful FID without Inception features: nothing, and a line saying why
+    assert report["rows"]["a2b"]["translation"] == {} and report["protocol"]["held_out_images"] == {"a": 2, "b": 4}
+    assert "metrics extra" in report["protocol"]["fid_features"]
+    assert "FID: none: the toolkit's digit features mean nothing" in capsys.readouterr().out
 
 
 @pytest.mark.slow
