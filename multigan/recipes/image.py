@@ -19,6 +19,7 @@ from multigan.image.config import ImageConfig
 from multigan.image.data import load_images
 from multigan.image.evaluate import evaluate_generator
 from multigan.image.pipeline import ImagePipeline
+from multigan.metrics.image import NO_MEANINGFUL_FID, inception_available
 
 PROG = "python -m multigan.recipes.image"
 CONFIG_CLASS = ImageConfig
@@ -67,7 +68,9 @@ def add_evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="a run directory written by train")
     p.add_argument("--num", type=int, default=2000, help="generated images to score (default 2000)")
     p.add_argument(
-        "--inception", action="store_true", help="also the standard Inception FID/KID (needs the 'metrics' extra)"
+        "--inception",
+        action="store_true",
+        help="also the standard Inception FID/KID (the 'metrics' extra; the default on images other than the digits)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
@@ -77,8 +80,12 @@ def evaluate(args: argparse.Namespace) -> None:
     if args.num < 2:
         raise MultiganError("--num must be at least 2")
     model = ImagePipeline.from_folder(args.run, args.device)
+    inception = args.inception or (model.cfg.data.path != "" and inception_available())
+    if model.cfg.data.path != "" and not inception:
+        print(NO_MEANINGFUL_FID)  # not an error: there is just nothing honest to print
+        return
     real = load_images(model.cfg.data).images
-    report = evaluate_generator(model, real, num_fake=args.num, seed=args.seed, inception=args.inception)
+    report = evaluate_generator(model, real, num_fake=args.num, seed=args.seed, inception=inception)
     for line in report.lines():
         print(line)
     report.save(Path(args.run) / "evaluation.json")

@@ -55,6 +55,21 @@ def test_evaluate(tiny_run, capsys):
     assert (tiny_run / "evaluation.json").is_file()
 
 
+def test_evaluate_on_photos_prints_no_digit_fid(tmp_path, capsys, monkeypatch):
+    import numpy as np
+
+    for i in range(6):
+        Image.fromarray(np.full((20, 20, 3), 40 * i, np.uint8)).save(tmp_path / f"{i}.png")
+    run = tmp_path / "run"
+    assert recipe.main(["--config", str(TINY), f"out_dir={run}", f"data.path={tmp_path}", "train.steps=2"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(recipe, "inception_available", lambda: False)  # as without the metrics extra
+    assert recipe.main(["evaluate", "--run", str(run), "--num", "8"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("no meaningful FID for these images") and "metrics extra" in out and "FID=" not in out
+    assert not (run / "evaluation.json").exists()
+
+
 def test_bad_key_is_one_line(capsys, tmp_path):
     assert recipe.main([f"out_dir={tmp_path}", "model.widthh=3"]) == 2
     err = capsys.readouterr().err.strip()
