@@ -6,7 +6,7 @@ import torch
 
 from multigan.core.errors import MultiganError
 from multigan.image.pipeline import ImagePipeline
-from multigan.metrics.image import ImageEvaluation, evaluate_images
+from multigan.metrics.image import NO_MEANINGFUL_FID, ImageEvaluation, evaluate_images, inception_available
 
 
 def evaluate_generator(
@@ -22,3 +22,15 @@ def evaluate_generator(
     return evaluate_images(
         real.float() / 127.5 - 1, torch.cat(chunks), inception=inception, digits=digits, device=model.device
     )
+
+
+def use_inception(model: ImagePipeline, requested: bool) -> bool | None:
+    """Whether to score `model` on Inception features: asked for, or a run on images other than the
+    embedded digits with the metrics extra installed. None: nothing meaningful can be scored (other
+    images, no metrics extra); say NO_MEANINGFUL_FID instead."""
+    if requested or model.cfg.data.path == "":
+        return requested
+    return True if inception_available() else None
+
+
+__all__ = ["NO_MEANINGFUL_FID", "evaluate_generator", "use_inception"]

@@ -17,9 +17,8 @@ from multigan.core.trainer import Trainer
 from multigan.image.adapter import ImageAdapter, save_image_grid
 from multigan.image.config import ImageConfig
 from multigan.image.data import load_images
-from multigan.image.evaluate import evaluate_generator
+from multigan.image.evaluate import NO_MEANINGFUL_FID, evaluate_generator, use_inception
 from multigan.image.pipeline import ImagePipeline
-from multigan.metrics.image import NO_MEANINGFUL_FID, inception_available
 
 PROG = "python -m multigan.recipes.image"
 CONFIG_CLASS = ImageConfig
@@ -80,8 +79,8 @@ def evaluate(args: argparse.Namespace) -> None:
     if args.num < 2:
         raise MultiganError("--num must be at least 2")
     model = ImagePipeline.from_folder(args.run, args.device)
-    inception = args.inception or (model.cfg.data.path != "" and inception_available())
-    if model.cfg.data.path != "" and not inception:
+    inception = use_inception(model, args.inception)
+    if inception is None:
         print(NO_MEANINGFUL_FID)  # not an error: there is just nothing honest to print
         return
     real = load_images(model.cfg.data).images

@@ -19,11 +19,10 @@ from multigan.core.cli import Command, run_recipe
 from multigan.core.errors import MultiganError, warn_skipped
 from multigan.core.trainer import Trainer
 from multigan.io.image import ImageDecodeError, list_images, read_image, read_image_scaled
-from multigan.metrics.translate import TranslationReport
 from multigan.translate.adapter import TranslateAdapter
 from multigan.translate.config import TranslateConfig
 from multigan.translate.data import load_domains
-from multigan.translate.evaluate import NO_FID, evaluate_translation
+from multigan.translate.evaluate import NO_FID, TranslationReport, evaluate_translation
 from multigan.translate.pipeline import DIRECTIONS, TranslatePipeline, save_rows
 
 PROG = "python -m multigan.recipes.translate"

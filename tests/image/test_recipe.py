@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from multigan.core.checkpoint import checkpoint_dirs
+from multigan.image import evaluate as image_evaluate
 from multigan.recipes import image as recipe
 
 TINY = Path(__file__).resolve().parents[2] / "recipes" / "tiny" / "image.yaml"
@@ -63,7 +64,7 @@ def test_evaluate_on_photos_prints_no_digit_fid(tmp_path, capsys, monkeypatch):
     run = tmp_path / "run"
     assert recipe.main(["--config", str(TINY), f"out_dir={run}", f"data.path={tmp_path}", "train.steps=2"]) == 0
     capsys.readouterr()
-    monkeypatch.setattr(recipe, "inception_available", lambda: False)  # as without the metrics extra
+    monkeypatch.setattr(image_evaluate, "inception_available", lambda: False)  # as without the metrics extra
     assert recipe.main(["evaluate", "--run", str(run), "--num", "8"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("no meaningful FID for these images") and "metrics extra" in out and "FID=" not in out
