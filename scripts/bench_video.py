@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))  # machine.py, beside this script
 
-from machine import append_to_section, cpu_model, load_average  # noqa: E402
+from machine import append_to_section, cpu_model, load_average, one_update_step  # noqa: E402
 
 import multigan  # noqa: E402
 from multigan.core.config import load_config  # noqa: E402
@@ -293,24 +293,8 @@ def training_step(preset: Path, overrides: list[str]):
     cfg = load_config(VideoConfig, preset, ["out_dir=/nonexistent", *overrides])
     adapter = VideoAdapter(cfg)
     ds = adapter.dataset()
-    nets = adapter.build_models()
-    G, D = nets.G, nets.D
-    opt_g, opt_d = torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters())
     batch = adapter.to_device(adapter.collate([ds[i] for i in range(cfg.train.batch_size)]), torch.device("cpu"))
-
-    def step() -> None:
-        out = adapter.discriminator_loss(G, D, batch, regularize=False)
-        opt_d.zero_grad(set_to_none=True)
-        out.loss.backward()
-        opt_d.step()
-        D.requires_grad_(False)
-        out = adapter.generator_loss(G, D, batch)
-        opt_g.zero_grad(set_to_none=True)
-        out.loss.backward()
-        opt_g.step()
-        D.requires_grad_(True)
-
-    return step
+    return one_update_step(adapter, batch)
 
 
 def bench_step_cost(cache_dir: str, log, steps: int = 8) -> list[str]:

@@ -52,3 +52,27 @@ def append_to_section(path: Path, section: str, entry: str) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     tmp.write_text("\n".join(lines).rstrip("\n") + "\n")
     os.replace(tmp, path)
+
+
+def one_update_step(adapter, batch):
+    """A function running one D and one G update (the adapter's own losses, Adam with torch's defaults) on
+    one fixed batch: what the step-cost benchmarks time, data loading excluded."""
+    import torch
+
+    nets = adapter.build_models()
+    G, D = nets.G, nets.D
+    opt_g, opt_d = torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters())
+
+    def step() -> None:
+        out = adapter.discriminator_loss(G, D, batch, regularize=False)
+        opt_d.zero_grad(set_to_none=True)
+        out.loss.backward()
+        opt_d.step()
+        D.requires_grad_(False)
+        out = adapter.generator_loss(G, D, batch)
+        opt_g.zero_grad(set_to_none=True)
+        out.loss.backward()
+        opt_g.step()
+        D.requires_grad_(True)
+
+    return step

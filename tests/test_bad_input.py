@@ -139,6 +139,7 @@ def test_bad_input_is_one_line_and_status_2(inputs, recipe, argv, says, capsys, 
     assert "Traceback" not in out + err
     assert 1 <= len(lines) <= 3, err
     assert lines[-1].startswith("error: ") and says in lines[-1], lines
+    assert not lines[-1].startswith("error: ("), lines  # a message, not an exception's args tuple
     assert "weights_only=False" not in out + err
     assert {run: _fingerprint(inputs / run) for run in before} == before  # bad input loses nothing
 

@@ -22,7 +22,11 @@ IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".
 
 
 class ImageDecodeError(MultiganError):
-    """A file that is not an image Pillow can decode, or one over Pillow's pixel limit."""
+    """A file that is not an image Pillow can decode, or one over Pillow's pixel limit.
+    args: (the one-line message, the bare reason for skip warnings)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def _square(img: Image.Image, size: int, channels: int) -> torch.Tensor:
