@@ -5,6 +5,7 @@
     model = multigan.load("runs/video")                      # or an exported folder
     clips = model.generate(seed_frames, num_frames=10)      # video: uint8 (samples, frames, C, H, W)
     out = multigan.load("runs/translate").translate(images)   # translate: uint8 (n, 3, H, W) -> the other domain
+    waves, rate = multigan.load("runs/audio").generate(8, label="60")  # audio: float (8, samples), 16000
     model.save_pretrained("exported/video")                 # weights, config, model card
 
 `load` returns the modality's pipeline (multigan.<modality>.pipeline), the same object the
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from multigan.audio.pipeline import AudioPipeline
 from multigan.core.errors import MultiganError
 from multigan.core.export import read_info
 from multigan.image.pipeline import ImagePipeline
@@ -23,13 +25,14 @@ from multigan.text.pipeline import TextPipeline
 from multigan.translate.pipeline import TranslatePipeline
 from multigan.video.pipeline import VideoPipeline
 
-Pipeline = ImagePipeline | VideoPipeline | TextPipeline | TranslatePipeline
+Pipeline = ImagePipeline | VideoPipeline | TextPipeline | TranslatePipeline | AudioPipeline
 
 LOADERS: dict[str, Callable[[str | Path, str], Pipeline]] = {
     "image": ImagePipeline.from_folder,
     "video": VideoPipeline.from_folder,
     "text": TextPipeline.from_folder,
     "translate": TranslatePipeline.from_folder,
+    "audio": AudioPipeline.from_folder,
 }
 
 

@@ -11,12 +11,13 @@ import pytest
 from PIL import Image
 
 from multigan.core.config import save_config
-from multigan.recipes import image, text, translate, video
+from multigan.io.audio import write_audio
+from multigan.recipes import audio, image, text, translate, video
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_VIDEO = ROOT / "recipes" / "tiny" / "video.yaml"
 TINY_TRANSLATE = ROOT / "recipes" / "tiny" / "translate.yaml"
-RECIPES = {"video": video, "image": image, "text": text, "translate": translate}
+RECIPES = {"video": video, "image": image, "text": text, "translate": translate, "audio": audio}
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,9 @@ def inputs(tmp_path_factory):
     translated = root / "translate_run"
     assert translate.main(["--config", str(TINY_TRANSLATE), f"out_dir={translated}", "train.steps=2"]) == 0
     Image.fromarray(np.zeros((16, 16), np.uint8)).save(root / "digit.png")
+    (root / "sounds").mkdir()  # one corrupt file and one silent one: nothing to train on
+    (root / "sounds" / "broken.wav").write_bytes(b"RIFF" + bytes(range(100)))
+    write_audio(root / "sounds" / "silence.wav", np.zeros(16000, np.float32), 16000)
     damaged = root / "video_damaged"
     shutil.copytree(trained, damaged)
     for weights in damaged.glob("checkpoints/step_*/G_ema.safetensors"):
@@ -56,6 +60,7 @@ GENERATE = {
     "image": ["generate"],
     "text": ["generate"],
     "translate": ["generate", "--input", "a.png"],
+    "audio": ["generate"],
 }
 
 # (recipe, argv with {root} for the inputs folder, what the one line must say)
@@ -106,6 +111,15 @@ CASES = [
     ("translate", ["data.path_a={root}/no_such", "data.path_b={root}/no_such"], "is not a folder"),
     ("translate", ["mode=paired", "data.path_a={root}/a", "data.path_b={root}/b"], "mode=paired: data.path must"),
     ("translate", ["mode=paired", "loss.nce_weight=1", "loss.cycle_weight=0"], "mode=unpaired setting"),
+    ("audio", ["mode=sideways"], "mode: 'sideways' is not one of"),
+    ("audio", ["model.n_mels=100"], "model.n_mels: must be a power of two"),
+    ("audio", ["model.n_mels=256", "model.n_fft=256"], "mel bands are empty"),
+    ("audio", ["data.sample_rate=8000"], "the embedded notes are 1 s at 16000 Hz"),
+    ("audio", ["data.seconds=0.01"], "at least 1024 samples"),
+    ("audio", ["data.path={root}/empty_folder"], "no audio or video files"),
+    ("audio", ["data.path={root}/no_such_folder"], "is not a folder"),
+    ("audio", ["data.path={root}/sounds"], "no usable sound"),
+    ("audio", ["generate", "--run", "{root}/untrained_audio", "--num", "0"], "--num must be at least 1"),
     *[
         ("translate", ["generate", "--run", "{root}/translate_run", *extra], says)
         for extra, says in [

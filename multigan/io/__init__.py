@@ -1,1 +1,2 @@
-"""Media I/O. multigan.io.video is the only module that imports PyAV."""
+"""Media I/O: images (Pillow), video and audio (PyAV). multigan.io.video and multigan.io.audio are the only
+modules that import PyAV."""

@@ -1,4 +1,4 @@
-"""Reading and writing video files. The only module in multigan that imports PyAV.
+"""Reading and writing video files. PyAV is imported here and in multigan.io.audio, nowhere else.
 
 Frames travel as uint8 tensors of shape (T, H, W, C), C = 3 (RGB) or 1 (gray). Resizing happens
 inside FFmpeg (swscale) while a frame is converted, so full-size RGB frames are never built in
@@ -7,8 +7,10 @@ the functions are safe to call from DataLoader workers.
 
 Only local files are opened: URLs and FFmpeg protocols (http:, rtmp:, concat:, pipe:, ...) and
 playlists are refused, FFmpeg may only use its `file` protocol, and only ordinary container
-formats (mp4/mov, mkv/webm, avi, gif, mpeg, ogg, flv) may be demuxed. A frame size above
-`max_pixels` is refused after reading the header and before decoding a frame.
+formats (mp4/mov, mkv/webm, avi, gif, mpeg, ogg, flv, and the audio formats wav, flac, mp3, aac)
+may be demuxed. A frame size above `max_pixels` is refused after reading the header and before
+decoding a frame. The helpers that open files safely and encode audio tracks are shared with
+multigan.io.audio.
 """
 
 from __future__ import annotations
@@ -23,19 +25,22 @@ from typing import cast
 import av
 import numpy as np
 import torch
+from av.audio.stream import AudioStream
+from av.container import OutputContainer
 from av.video.stream import VideoStream
 
 from multigan.core.errors import MultiganError
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".avi", ".mov", ".gif")
 WRITE_EXTENSIONS = (".mp4", ".webm", ".gif")
+_AUDIO_CODECS = {".mp4": "aac", ".webm": "libopus"}
 DEFAULT_MAX_PIXELS = 4096 * 2304  # a little above 4K UHD
 # Sequential decoding is exact and cheap for short offsets; seek only when this many frames in.
 SEEK_MIN_FRAMES = 48
 # Frames up to this size decode on one thread; larger ones on FFmpeg's automatic thread count.
 SMALL_FRAME_PIXELS = 320 * 240
 
-_ALLOWED_DEMUXERS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,gif,mpeg,mpegts,ogg,flv"
+_ALLOWED_DEMUXERS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,gif,mpeg,mpegts,ogg,flv,wav,flac,mp3,aac"
 _OPEN_OPTIONS = {"protocol_whitelist": "file", "format_whitelist": _ALLOWED_DEMUXERS}
 _PLAYLIST_SUFFIXES = {".m3u", ".m3u8", ".pls", ".mpd", ".sdp", ".ffconcat", ".concat", ".txt", ".xspf"}
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.,\-]+:")  # two letters or more: "C:" stays a drive
@@ -65,24 +70,27 @@ class VideoInfo:
 # --------------------------------------------------------------------------------------- reading
 
 
-def check_local_path(path: str | os.PathLike) -> Path:
-    """The path as a Path if it names an existing local file that is not a playlist."""
+def check_local_path(
+    path: str | os.PathLike, *, what: str = "video", error: type[MultiganError] = VideoDecodeError
+) -> Path:
+    """The path as a Path if it names an existing local file that is not a playlist; else `error`,
+    whose message calls the file a `what` file."""
     text = os.fspath(path)
     if _SCHEME.match(text):
-        raise VideoDecodeError(f"refusing {text!r}: only local video files are read (no URLs or protocols)")
+        raise error(f"refusing {text!r}: only local {what} files are read (no URLs or protocols)")
     p = Path(text)
     if p.suffix.lower() in _PLAYLIST_SUFFIXES:
-        raise VideoDecodeError(f"refusing {text!r}: playlists and concat lists are not read")
+        raise error(f"refusing {text!r}: playlists and concat lists are not read")
     if not p.is_file():
-        raise VideoDecodeError(f"cannot decode video {text!r}: no such file")
+        raise error(f"cannot decode {what} {text!r}: no such file")
     return p.resolve()  # absolute, so FFmpeg never reads a "name:" prefix as a protocol
 
 
-def _open(path: Path):
+def _open(path: Path, *, what: str = "video", error: type[MultiganError] = VideoDecodeError):
     try:
         return av.open(str(path), mode="r", container_options=_OPEN_OPTIONS)
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as e:
-        raise VideoDecodeError(f"cannot decode video {str(path)!r}: {_reason(e)}") from None
+        raise error(f"cannot decode {what} {str(path)!r}: {_reason(e)}") from None
 
 
 def _reason(e: BaseException) -> str:
@@ -294,6 +302,8 @@ def write_video(
     fps: float = 10,
     crf: int | None = None,
     odd: str = "pad",
+    audio=None,
+    sample_rate: int | None = None,
 ) -> Path:
     """Write uint8 frames (T, H, W, 3 or 1) to .mp4 (H.264), .webm (VP9) or .gif.
 
@@ -302,22 +312,35 @@ def write_video(
     delays in 1/100 s, so 12 fps comes back as 12.5). H.264 in yuv420p
     needs even sizes: `odd="pad"` repeats the last row/column, `"crop"` drops it. The file is
     written under a temporary name and renamed, so a crash never leaves a half-written video.
+
+    `audio`, float (samples,) or (channels, samples) with 1 or 2 channels in [-1, 1] (clamped) at
+    `sample_rate`, adds a sound track, trimmed or zero-padded to the clip's T / fps seconds: AAC
+    at 128 kb/s in an .mp4 (a rate AAC cannot take is resampled to 48 kHz), Opus at 128 kb/s in a
+    .webm (always resampled to 48 kHz, the rate Opus runs at). A .gif with audio is refused.
     """
     p = Path(path)
     ext = p.suffix.lower()
     if ext not in WRITE_EXTENSIONS:
         raise VideoEncodeError(f"cannot write {str(p)!r}: extension must be one of {', '.join(WRITE_EXTENSIONS)}")
+    if audio is not None and ext == ".gif":
+        raise VideoEncodeError(f"cannot write {str(p)!r} with audio: GIF has no audio track")
     if not fps or fps <= 0:
         raise VideoEncodeError(f"fps must be positive, got {fps}")
     arr = _as_uint8_frames(frames)
     rate = Fraction(fps).limit_denominator(1001)
+    track: tuple[str, np.ndarray, int] | None = None
+    if audio is not None:
+        if sample_rate is None or not _is_positive_int(sample_rate):
+            raise VideoEncodeError(f"audio needs sample_rate, a positive whole number of Hz, got {sample_rate!r}")
+        wave = _as_waveform(audio, VideoEncodeError, max_channels=2)
+        track = (_AUDIO_CODECS[ext], _fit_length(wave, round(len(arr) * int(sample_rate) / rate)), int(sample_rate))
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.stem}.partial{ext}")
     try:
         if ext == ".mp4":
             arr = _even(arr, odd)
             options = {"crf": str(18 if crf is None else crf), "preset": "medium"}
-            _encode(tmp, "mp4", "libx264", "yuv420p", arr, rate, options)
+            _encode(tmp, "mp4", "libx264", "yuv420p", arr, rate, options, track)
         elif ext == ".webm":
             options = {
                 "crf": str(32 if crf is None else crf),
@@ -325,7 +348,7 @@ def write_video(
                 "deadline": "good",
                 "cpu-used": "4",
             }
-            _encode(tmp, "webm", "libvpx-vp9", "yuv420p", arr, rate, options)
+            _encode(tmp, "webm", "libvpx-vp9", "yuv420p", arr, rate, options, track)
         else:
             _encode_gif(tmp, arr, rate)
         os.replace(tmp, p)
@@ -336,15 +359,40 @@ def write_video(
     return p
 
 
-def _encode(path: Path, fmt: str, codec: str, pix_fmt: str, arr: np.ndarray, rate: Fraction, options: dict) -> None:
+def _encode(
+    path: Path,
+    fmt: str,
+    codec: str,
+    pix_fmt: str,
+    arr: np.ndarray,
+    rate: Fraction,
+    options: dict,
+    audio: tuple[str, np.ndarray, int] | None = None,
+) -> None:
+    """Encode the frames, and if given (codec, float (channels, samples) already fitted to the
+    clip, sample rate) an audio track, muxed in time order: after frame i, the audio up to i + 1."""
     with av.open(str(path), mode="w", format=fmt) as container:
         stream = cast(VideoStream, container.add_stream(codec, rate=rate))
         stream.height, stream.width = arr.shape[1:3]
         stream.pix_fmt = pix_fmt
         stream.options = options
-        for image in arr:
+        track = None
+        if audio is not None:
+            audio_codec, wave, sample_rate = audio
+            target = 48_000 if audio_codec == "libopus" else None
+            track = _AudioTrack(
+                container, audio_codec, sample_rate, wave.shape[0], rate=target, bit_rate=AUDIO_BIT_RATE
+            )
+        done = 0
+        for i, image in enumerate(arr):
             container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+            if track is not None:
+                end = (i + 1) * wave.shape[1] // len(arr)
+                container.mux(track.encode(wave[:, done:end]))
+                done = end
         container.mux(stream.encode(None))
+        if track is not None:
+            container.mux(track.flush())
 
 
 def _encode_gif(path: Path, arr: np.ndarray, rate: Fraction) -> None:
@@ -381,3 +429,102 @@ def _encode_gif(path: Path, arr: np.ndarray, rate: Fraction) -> None:
             frame.pts = None
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
+
+
+# ------------------------------------------------------------ audio tracks (also multigan.io.audio)
+
+AUDIO_BIT_RATE = 128_000  # AAC and Opus tracks in videos
+MAX_AUDIO_CHANNELS = 8
+_LAYOUTS = {1: "mono", 2: "stereo"}
+
+
+def _is_positive_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and bool(value > 0)
+
+
+def _as_waveform(waveform, error: type[MultiganError], *, max_channels: int = MAX_AUDIO_CHANNELS) -> np.ndarray:
+    """A float tensor or array, (samples,) or (channels, samples), as contiguous float32 (channels,
+    samples) clamped to [-1, 1]; `error` for another dtype or shape, no samples, or NaN/inf."""
+    if isinstance(waveform, torch.Tensor):
+        if not waveform.is_floating_point():
+            raise error(f"audio must be a float waveform in [-1, 1], got dtype {waveform.dtype}")
+        arr = waveform.detach().cpu().float().numpy()
+    else:
+        arr = np.asarray(waveform)
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise error(f"audio must be a float waveform in [-1, 1], got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or not 1 <= arr.shape[0] <= max_channels or arr.shape[1] == 0:
+        raise error(
+            f"audio must have shape (samples,) or (channels, samples) with 1 to {max_channels} channels and "
+            f"at least one sample, got {tuple(np.shape(waveform))}"
+        )
+    if not np.isfinite(arr).all():
+        raise error("audio holds NaN or infinite values")
+    return np.ascontiguousarray(np.clip(arr, -1.0, 1.0), dtype=np.float32)
+
+
+def _fit_length(wave: np.ndarray, samples: int) -> np.ndarray:
+    """(channels, samples) cut or zero-padded at the end to `samples` samples."""
+    if wave.shape[1] >= samples:
+        return np.ascontiguousarray(wave[:, :samples])
+    return np.pad(wave, ((0, 0), (0, samples - wave.shape[1])))
+
+
+def _channel_layout(channels: int) -> str:
+    return _LAYOUTS.get(channels, f"{channels}c")  # "Nc": FFmpeg's default layout for N channels
+
+
+class _AudioTrack:
+    """An audio stream being encoded from float (channels, samples) chunks at `sample_rate`.
+
+    The stream runs at `rate` if given, else at `sample_rate` when the codec takes it and at 48 kHz
+    when it does not; chunks are resampled (av.AudioResampler) when the two differ. Timestamps
+    count samples from 0. The encoder converts the float samples to its own sample format.
+    """
+
+    def __init__(
+        self,
+        container: OutputContainer,
+        codec: str,
+        sample_rate: int,
+        channels: int,
+        *,
+        rate: int | None = None,
+        bit_rate: int | None = None,
+        sample_format: str | None = None,
+    ) -> None:
+        if rate is None:
+            rates = av.Codec(codec, "w").audio_rates
+            rate = sample_rate if not rates or sample_rate in rates else 48_000
+        self.layout = _channel_layout(channels)
+        self.stream = cast(AudioStream, container.add_stream(codec, rate=rate, layout=self.layout))
+        if bit_rate is not None:
+            self.stream.bit_rate = bit_rate
+        if sample_format is not None:
+            self.stream.format = sample_format
+        self.sample_rate, self.rate = sample_rate, rate
+        self.resampler = None if rate == sample_rate else av.AudioResampler("fltp", self.layout, rate)
+        self.samples_in = self.samples_out = 0
+
+    def encode(self, chunk: np.ndarray) -> list[av.Packet]:
+        if chunk.shape[1] == 0:
+            return []
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=self.layout)
+        frame.sample_rate = self.sample_rate
+        frame.pts, frame.time_base = self.samples_in, Fraction(1, self.sample_rate)
+        self.samples_in += chunk.shape[1]
+        return self._encode(self.resampler.resample(frame) if self.resampler else [frame])
+
+    def flush(self) -> list[av.Packet]:
+        packets = self._encode(self.resampler.resample(None)) if self.resampler else []
+        return packets + self.stream.encode(None)
+
+    def _encode(self, frames: list[av.AudioFrame]) -> list[av.Packet]:
+        packets = []
+        for frame in frames:
+            frame.pts, frame.time_base = self.samples_out, Fraction(1, self.rate)
+            self.samples_out += frame.samples
+            packets += self.stream.encode(frame)
+        return packets

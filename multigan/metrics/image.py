@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -115,19 +115,31 @@ class DigitClassifier(nn.Module):
         return self.out(self.features(images))
 
 
+ClassifierT = TypeVar("ClassifierT", bound=nn.Module)
+
+
 def fit_classifier(
-    build: Callable[[], DigitClassifier], images: torch.Tensor, labels: torch.Tensor, *, steps: int, seed: int
-) -> DigitClassifier:
+    build: Callable[[], ClassifierT],
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    steps: int,
+    seed: int,
+    shift: tuple[int, int] = (1, 1),
+) -> ClassifierT:
     """A classifier built and trained under its own seed (the caller's RNG untouched): Adam 2e-3,
-    batches of 64 drawn with replacement, +-1 px random translations for robustness."""
+    batches of 64 drawn with replacement, random translations by up to `shift` (rows, columns) pixels
+    for robustness (a spectrogram classifier shifts in time only: a shift in frequency is a new pitch)."""
     with torch.random.fork_rng(), torch.enable_grad():
         torch.manual_seed(seed)
         model = build()
         opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-        for _ in tqdm(range(steps), desc="training a digit classifier (once; cached)", disable=None, leave=False):
+        for _ in tqdm(range(steps), desc="training a classifier (once; cached)", disable=None, leave=False):
             idx = torch.randint(0, images.shape[0], (64,))
-            shift = torch.randint(-1, 2, (2,))
-            batch = torch.roll(images[idx], shifts=(int(shift[0]), int(shift[1])), dims=(2, 3))
+            most = max(shift)
+            offsets = torch.randint(-most, most + 1, (2,))
+            rows, cols = (int(offsets[i].clamp(-shift[i], shift[i])) for i in range(2))
+            batch = torch.roll(images[idx], shifts=(rows, cols), dims=(2, 3))
             loss = F.cross_entropy(model(batch), labels[idx])
             opt.zero_grad()
             loss.backward()

@@ -3,6 +3,7 @@
 python -m multigan.recipes.video [train] [--config FILE.yaml] [key=value ...]
 python -m multigan.recipes.video generate --run RUN_DIR [--seed-frames F1 ... FK | --seed-video PATH]
                                          [--keywords "3 up and down"] [--num-frames N] [--samples S] [--out clip.mp4]
+                                         [--audio SOUNDTRACK]
 python -m multigan.recipes.video evaluate --run RUN_DIR [--context 10] [--predict 10] [--samples N]
 """
 
@@ -18,6 +19,7 @@ import torch
 from multigan.core.cli import Command, run_recipe
 from multigan.core.errors import MultiganError
 from multigan.core.trainer import Trainer
+from multigan.io.audio import read_audio
 from multigan.io.video import WRITE_EXTENSIONS, write_video
 from multigan.video.adapter import VideoAdapter, to_frames
 from multigan.video.config import VideoConfig
@@ -93,6 +95,11 @@ def add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, default=1, help="stochastic continuations to write (default 1)")
     p.add_argument("--out", default=None, help=".mp4, .webm or .gif (default RUN/samples/generated.mp4)")
     p.add_argument("--fps", type=float, default=10.0)
+    p.add_argument(
+        "--audio",
+        metavar="FILE",
+        help="a soundtrack (an audio or video file), trimmed or padded to the clip (mp4, webm)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
 
@@ -106,6 +113,10 @@ def generate(args: argparse.Namespace) -> None:
     seeds = args.seed_video or args.seed_frames
     if seeds is None and args.keywords is None:
         raise MultiganError("give --seed-frames, --seed-video or --keywords (or seed frames and keywords)")
+    if args.audio and out.suffix.lower() == ".gif":
+        raise MultiganError("--audio needs an .mp4 or .webm --out: a GIF has no sound")
+    soundtrack, rate = read_audio(args.audio) if args.audio else (None, None)
+    soundtrack = None if soundtrack is None else soundtrack[:2]  # mono or stereo: AAC and Opus take either
     model = VideoPipeline.from_folder(args.run, args.device)
     caption = model.caption_tokens(args.keywords) if args.keywords is not None else None
     paths = [out] if args.samples == 1 else [out.with_name(f"{out.stem}_{i}{out.suffix}") for i in range(args.samples)]
@@ -114,13 +125,15 @@ def generate(args: argparse.Namespace) -> None:
         assert caption is not None
         drawn = model.draw_clips(caption, args.num_frames, seed=args.seed, samples=args.samples)
         for path, clip in zip(paths, drawn):
-            write_video(path, to_frames(clip[0]), fps=args.fps)
+            write_video(path, to_frames(clip[0]), fps=args.fps, audio=soundtrack, sample_rate=rate)
         print(f"wrote {args.samples} clip(s) of {args.num_frames} frames drawn from {args.keywords!r} to {where}")
         return
     context = model.seed_context(seeds)
     generated = model.continue_clips(context, args.num_frames, seed=args.seed, samples=args.samples, caption=caption)
     for path, continuation in zip(paths, generated):
-        write_video(path, to_frames(torch.cat([context[0], continuation[0]])), fps=args.fps)
+        write_video(
+            path, to_frames(torch.cat([context[0], continuation[0]])), fps=args.fps, audio=soundtrack, sample_rate=rate
+        )
     k = context.shape[1]
     following = f", following {args.keywords!r}," if args.keywords is not None else ""
     print(f"wrote {args.samples} clip(s) of {k} seed + {args.num_frames} generated frames{following} to {where}")

@@ -117,3 +117,22 @@ def test_bad_keys_are_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == "error: unknown config key 'data.sise'"
     assert recipe.main([f"out_dir={tmp_path}", "data.size=20"]) == 2
     assert "data.size: must be a positive multiple of 8" in capsys.readouterr().err
+
+
+def test_generate_with_a_soundtrack(tiny_run, tmp_path):
+    """--audio: the clip carries the sound, cut to the clip's length (3 seed + 7 frames at 10 fps = 1 s)."""
+    from multigan.io.audio import read_audio, write_audio
+
+    t = torch.arange(16000 * 3) / 16000
+    write_audio(tmp_path / "tone.wav", 0.5 * torch.sin(2 * torch.pi * 440 * t), 16000)  # 3 s: trimmed
+    seed = tmp_path / "seed.png"
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(seed)
+    out = tmp_path / "with_sound.mp4"
+    args = ["generate", "--run", str(tiny_run), "--seed-frames", *[str(seed)] * 3, "--num-frames", "7"]
+    assert recipe.main([*args, "--out", str(out), "--audio", str(tmp_path / "tone.wav")]) == 0
+    assert read_video(out).shape[0] == 3 + 7
+    sound, rate = read_audio(out)
+    assert rate == 16000 and abs(sound.shape[1] / rate - 1.0) < 0.05  # AAC pads a little, never 3 s
+    spectrum = torch.fft.rfft(sound[0, :8000].double()).abs()
+    assert abs(int(spectrum.argmax()) * rate / 8000 - 440) < 4
+    assert recipe.main([*args, "--out", str(tmp_path / "x.gif"), "--audio", str(tmp_path / "tone.wav")]) == 2
