@@ -21,8 +21,6 @@ Runs on one torch thread unless --threads says otherwise. Prints tables and appe
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -35,9 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))  # machine.py, beside this script
 
-from machine import append_to_section, cpu_model, load_average, one_update_step  # noqa: E402
+from machine import append_to_section, machine_lines, one_update_step  # noqa: E402
 
-import multigan  # noqa: E402
 from multigan.core.config import load_config  # noqa: E402
 from multigan.core.trainer import Trainer  # noqa: E402
 from multigan.translate.adapter import TranslateAdapter  # noqa: E402
@@ -55,15 +52,6 @@ RUNS = {  # name: (label, overrides of the recipe's defaults); recipes/translate
     "reference": ("reference-guided", ["mode=reference"]),
 }
 METRICS = ("labels_kept", "SSIM", "PSNR", "FID", "style_error")
-
-
-def machine() -> list[str]:
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return [
-        f"- CPU: {cpu_model()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}; GPU: {gpu}",
-        f"- load average at the start (1, 5, 15 min): {load_average()}",
-        f"- Python {platform.python_version()}, torch {torch.__version__}, multigan {multigan.__version__}",
-    ]
 
 
 def config(out_dir: str, overrides: list[str]) -> TranslateConfig:
@@ -166,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)
     started = time.perf_counter()
-    header = machine()
+    header = machine_lines()
     tables: list[str] = []
     if not args.step_cost:
         with tempfile.TemporaryDirectory(prefix="bench_translate_") as tmp:

@@ -36,16 +36,19 @@ step() {  # step NAME COMMAND...
 }
 
 step gpu-tests python3 -m pytest -q -m gpu tests
-for recipe in image text video video_keywords translate; do
+for recipe in image text video video_keywords translate audio; do
   if [ -f "recipes/tiny/$recipe.yaml" ]; then
     step "recipe-$recipe" python3 -m "multigan.recipes.${recipe%%_*}" --config "recipes/tiny/$recipe.yaml" \
       "out_dir=$OUT/$recipe" device=cuda train.steps=50
   fi
 done
+[ -f recipes/tiny/audio.yaml ] && step recipe-audio-waveform python3 -m multigan.recipes.audio \
+  --config recipes/tiny/audio.yaml "out_dir=$OUT/audio_waveform" device=cuda train.steps=50 mode=waveform
 # The benchmarks pick the GPU through their configs' device=auto.
 [ -f scripts/bench_image.py ] && step bench-image python3 scripts/bench_image.py --quick --write
 [ -f scripts/bench_video.py ] && step bench-video python3 scripts/bench_video.py --steps 100
 [ -f scripts/bench_text_oracle.py ] && step bench-text timeout 240 python3 scripts/bench_text_oracle.py --scale mini --device cuda
+[ -f scripts/bench_audio.py ] && step bench-audio python3 scripts/bench_audio.py --steps 500 --no-write
 [ -f scripts/bench_translate.py ] && step bench-translate python3 scripts/bench_translate.py --runs default cut --steps 300 --skip-step-cost --no-write
 
 echo

@@ -33,6 +33,20 @@ def load_average() -> str:
         return "n/a"
 
 
+def machine_lines() -> list[str]:
+    """The machine block of a benchmark entry: CPU, cores, torch threads, GPU, load, versions."""
+    import torch
+
+    import multigan
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    return [
+        f"- CPU: {cpu_model()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}; GPU: {gpu}",
+        f"- load average at the start (1, 5, 15 min): {load_average()}",
+        f"- Python {platform.python_version()}, torch {torch.__version__}, multigan {multigan.__version__}",
+    ]
+
+
 def append_to_section(path: Path, section: str, entry: str) -> None:
     """Add `entry` at the end of `section` (e.g. "## Video") of docs/BENCHMARKS.md, creating the
     section (at the end) if needed; other sections are left as they are. The file is read right

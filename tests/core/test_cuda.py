@@ -38,13 +38,17 @@ def test_training_on_cuda(tmp_path, precision):
     assert trainer.scaler_G.is_enabled() == (precision == "fp16")
 
 
-@pytest.mark.parametrize("name", ["image", "video", "text", "video_keywords", "translate"])
-def test_recipes_on_cuda_with_channels_last(tmp_path, name):
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [("image", []), ("video", []), ("text", []), ("video_keywords", []), ("translate", []), ("audio", []),
+     ("audio", ["mode=waveform"])],
+)  # fmt: skip
+def test_recipes_on_cuda_with_channels_last(tmp_path, name, extra):
     import importlib
 
     recipe = importlib.import_module(f"multigan.recipes.{name.split('_')[0]}")
     tiny = ROOT / "recipes" / "tiny" / f"{name}.yaml"
-    args = ["--config", str(tiny), f"out_dir={tmp_path}", "device=cuda", "train.channels_last=true"]
+    args = ["--config", str(tiny), f"out_dir={tmp_path}", "device=cuda", "train.channels_last=true", *extra]
     assert recipe.main(args) == 0
     assert (tmp_path / "checkpoints").is_dir() and any((tmp_path / "samples").iterdir())
 
