@@ -18,7 +18,7 @@ from multigan.audio.data import TensorAudio, load_audio
 from multigan.audio.models import build_discriminator, build_generator
 from multigan.audio.pipeline import AudioPipeline
 from multigan.audio.spectrogram import LogMel
-from multigan.core.adapter import LossOutput, Networks, Phase
+from multigan.core.adapter import LossOutput, Networks, Phase, adversarial_phase
 from multigan.core.errors import ConfigError
 from multigan.core.losses import discriminator_objective, generator_loss
 from multigan.io.audio import write_audio
@@ -60,15 +60,8 @@ class AudioAdapter:
         return x, labels.to(device, non_blocking=True)
 
     def phases(self, G: nn.Module, D: nn.Module) -> list[Phase]:
-        return [
-            Phase(
-                "adversarial",
-                self.cfg.train.steps,
-                d_loss=self.discriminator_loss,
-                g_loss=self.generator_loss,
-                d_steps=self.cfg.train.n_critic,
-            )
-        ]
+        train = self.cfg.train
+        return [adversarial_phase(train.steps, train.n_critic, self.discriminator_loss, self.generator_loss)]
 
     # -- losses
     def _labels(self, labels: torch.Tensor) -> torch.Tensor | None:

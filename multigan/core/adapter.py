@@ -55,6 +55,12 @@ class Phase:
     fresh_optimizers: tuple[str, ...] = ()
 
 
+def adversarial_phase(steps: int, n_critic: int, d_loss: DiscriminatorLossFn, g_loss: LossFn) -> Phase:
+    """The whole schedule of a one-phase adapter (image, translate, audio): `steps` steps of
+    `n_critic` D updates, then one G update."""
+    return Phase("adversarial", steps, d_loss=d_loss, g_loss=g_loss, d_steps=n_critic)
+
+
 @dataclass
 class Networks:
     """What an adapter builds: G and D, plus networks the trainer moves to the device and

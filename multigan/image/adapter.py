@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torchvision.utils import save_image
 
-from multigan.core.adapter import LossOutput, Networks, Phase
+from multigan.core.adapter import LossOutput, Networks, Phase, adversarial_phase
 from multigan.core.errors import ConfigError
 from multigan.core.losses import discriminator_objective, generator_loss
 from multigan.image.augment import diff_augment
@@ -55,15 +55,8 @@ class ImageAdapter:
         return images, labels.to(device, non_blocking=True)
 
     def phases(self, G: nn.Module, D: nn.Module) -> list[Phase]:
-        return [
-            Phase(
-                "adversarial",
-                self.cfg.train.steps,
-                d_loss=self.discriminator_loss,
-                g_loss=self.generator_loss,
-                d_steps=self.cfg.train.n_critic,
-            )
-        ]
+        train = self.cfg.train
+        return [adversarial_phase(train.steps, train.n_critic, self.discriminator_loss, self.generator_loss)]
 
     # -- losses
     def _labels(self, labels: torch.Tensor) -> torch.Tensor | None:

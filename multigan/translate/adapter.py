@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from multigan.core.adapter import LossOutput, Networks, Phase
+from multigan.core.adapter import LossOutput, Networks, Phase, adversarial_phase
 from multigan.core.errors import ConfigError
 from multigan.core.losses import discriminator_objective, generator_loss
 from multigan.translate.config import TranslateConfig
@@ -69,15 +69,8 @@ class TranslateAdapter:
         return a, b
 
     def phases(self, G: nn.Module, D: nn.Module) -> list[Phase]:
-        return [
-            Phase(
-                "adversarial",
-                self.cfg.train.steps,
-                d_loss=self.discriminator_loss,
-                g_loss=self.generator_loss,
-                d_steps=self.cfg.train.n_critic,
-            )
-        ]
+        train = self.cfg.train
+        return [adversarial_phase(train.steps, train.n_critic, self.discriminator_loss, self.generator_loss)]
 
     # -- losses
     def codes(self, G: Translator, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
