@@ -92,7 +92,7 @@ class AudioAdapter:
         """n waveforms, every class in turn (conditional runs)."""
         model = self.pipeline(G)
         labels = model.labels(n)
-        names = [model.class_names[int(i)] for i in labels] if labels is not None else [""] * n
+        names = model.label_names(labels, n)
         return model.sample_indices(labels, n, seed=seed), names
 
     def write_samples(self, samples: AudioSamples, out_dir: Path, step: int) -> None:

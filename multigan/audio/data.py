@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from multigan.audio import synth
 from multigan.audio.config import AudioDataConfig
-from multigan.core.data import cache_dir
+from multigan.core.data import cache_dir, folder_labels
 from multigan.core.errors import ConfigError, MultiganError, warn, warn_skipped
 from multigan.io.audio import AUDIO_EXTENSIONS, AudioDecodeError, read_audio, write_audio
 
@@ -101,10 +101,10 @@ def load_audio_folder(root: str | Path, cfg: AudioDataConfig) -> TensorAudio:
     files = find_audio(root)
     if not files:
         raise MultiganError(f"data.path: no audio or video files ({', '.join(AUDIO_EXTENSIONS)}) under {root}")
-    class_names = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
-    class_index = {name: i for i, name in enumerate(class_names)}
+    class_names, file_labels = folder_labels(root, files)
     chunks, labels, skipped, silent = [], [], [], 0
-    for path in tqdm(files, desc="reading audio", unit="file", disable=None, leave=False):
+    for path, label in tqdm(zip(files, file_labels), total=len(files), desc="reading audio", unit="file",
+                            disable=None, leave=False):  # fmt: skip
         try:
             cut = windows(read_mono(path, cfg.sample_rate), cfg.samples)
         except AudioDecodeError as err:
@@ -113,17 +113,14 @@ def load_audio_folder(root: str | Path, cfg: AudioDataConfig) -> TensorAudio:
         loud = rms_db(cut) >= cfg.silence_db
         silent += int((~loud).sum())
         if loud.any():
-            parts = path.relative_to(root).parts
             chunks.append(cut[loud])
-            labels += [class_index[parts[0]] if len(parts) > 1 else 0] * int(loud.sum())
+            labels += [label] * int(loud.sum())
     warn_skipped(skipped, "audio files")
     if silent:
         warn(f"dropped {silent} silent window(s) (quieter than data.silence_db={cfg.silence_db} dB)")
     if not chunks:
         raise MultiganError(f"data.path: no usable sound under {root} ({len(skipped)} unreadable, {silent} silent)")
-    return TensorAudio(
-        torch.cat(chunks), torch.tensor(labels), class_names or ["all"], cfg.sample_rate, len(skipped), silent
-    )
+    return TensorAudio(torch.cat(chunks), torch.tensor(labels), class_names, cfg.sample_rate, len(skipped), silent)
 
 
 def make_notes(root: str | Path | None = None) -> Path:

@@ -75,6 +75,10 @@ class AudioPipeline:
             return torch.full((n,), names.index(str(label)), dtype=torch.long)
         return torch.arange(n) % len(names)
 
+    def label_names(self, labels: torch.Tensor | None, n: int) -> list[str]:
+        """The class name of each of n samples ("" for every one when unconditional): file names use them."""
+        return [self.class_names[int(i)] for i in labels] if labels is not None else [""] * n
+
     @torch.no_grad()
     def sample_indices(self, labels: torch.Tensor | None, n: int, *, seed: int = 0) -> torch.Tensor:
         """n waveforms (n, samples) in [-1, 1] on the CPU for class indices `labels` (n,) or None."""

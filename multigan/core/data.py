@@ -25,6 +25,16 @@ def cache_dir() -> Path:
     return Path(base).expanduser()
 
 
+def folder_labels(root: Path, files: list[Path]) -> tuple[list[str], list[int]]:
+    """ImageFolder's convention for files under `root`: the first-level sub-folder names, sorted, are
+    the classes (["all"] when every file sits directly in `root`), and each file's label is its
+    sub-folder's index (0 directly in `root`)."""
+    parts = [p.relative_to(root).parts for p in files]
+    names = sorted({q[0] for q in parts if len(q) > 1})
+    index = {name: i for i, name in enumerate(names)}
+    return names or ["all"], [index[q[0]] if len(q) > 1 else 0 for q in parts]
+
+
 class BatchStream:
     def __init__(
         self,

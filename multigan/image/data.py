@@ -14,6 +14,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from multigan.core.data import folder_labels
 from multigan.core.digits import digit_images
 from multigan.core.errors import ConfigError, MultiganError, warn_skipped
 from multigan.image.config import ImageDataConfig
@@ -58,17 +59,15 @@ def load_image_folder(root: str | Path, size: int, channels: int = 3) -> TensorI
     files = list_images(root)
     if not files:
         raise MultiganError(f"data.path: no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) under {root}")
-    class_names = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
-    class_index = {name: i for i, name in enumerate(class_names)}
+    class_names, file_labels = folder_labels(root, files)
     images, skipped = read_images(files, size, channels)
     bad = {path for path, _ in skipped}
-    parts = [p.relative_to(root).parts for p in files if str(p) not in bad]
-    labels = [class_index[q[0]] if len(q) > 1 else 0 for q in parts]
+    labels = [label for p, label in zip(files, file_labels) if str(p) not in bad]
     warn_skipped(skipped, "images")
     if not images:
         raise MultiganError(f"data.path: none of the {len(files)} images under {root} could be decoded")
     tensor = torch.stack(images).permute(0, 3, 1, 2).contiguous()
-    return TensorImages(tensor, torch.tensor(labels), class_names or ["all"], len(skipped))
+    return TensorImages(tensor, torch.tensor(labels), class_names, len(skipped))
 
 
 def load_torchvision(name: str, root: str, size: int, channels: int) -> TensorImages:

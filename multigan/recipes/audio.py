@@ -60,7 +60,7 @@ def generate(args: argparse.Namespace) -> None:
     model = AudioPipeline.from_folder(args.run, args.device)
     labels = model.labels(args.num, args.label)
     waveforms = model.sample_indices(labels, args.num, seed=args.seed)
-    names = [model.class_names[int(i)] for i in labels] if labels is not None else [""] * args.num
+    names = model.label_names(labels, args.num)
     out = Path(args.out) if args.out else Path(args.run) / "samples" / "generated"
     paths = write_sounds((waveforms, names), out, model.cfg)
     print(f"wrote {len(paths)} wav file(s) ({model.sample_rate} Hz) to {out}/ and their spectrograms to {out}.png")
