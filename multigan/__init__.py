@@ -11,8 +11,9 @@ if TYPE_CHECKING:
 __version__ = "0.2.0"
 
 
-def load(path: str | Path, device: str = "cpu") -> Pipeline:
-    """A trained run folder or an exported folder -> its generator (see multigan.api)."""
+def load(path: str | Path, device: str = "cpu", checkpoint: str | None = None) -> Pipeline:
+    """A trained run folder (its newest checkpoint, or `checkpoint`: best, mle, step_XXXXXXXX) or an
+    exported folder -> its generator (see multigan.api)."""
     from multigan.api import load as load_pipeline  # imported on use: `import multigan.core` stays light
 
-    return load_pipeline(path, device)
+    return load_pipeline(path, device, checkpoint)

@@ -27,7 +27,7 @@ from multigan.video.pipeline import VideoPipeline
 
 Pipeline = ImagePipeline | VideoPipeline | TextPipeline | TranslatePipeline | AudioPipeline
 
-LOADERS: dict[str, Callable[[str | Path, str], Pipeline]] = {
+LOADERS: dict[str, Callable[[str | Path, str, str | None], Pipeline]] = {
     "image": ImagePipeline.from_folder,
     "video": VideoPipeline.from_folder,
     "text": TextPipeline.from_folder,
@@ -36,10 +36,11 @@ LOADERS: dict[str, Callable[[str | Path, str], Pipeline]] = {
 }
 
 
-def load(path: str | Path, device: str = "cpu") -> Pipeline:
-    """The generator of a run folder (its newest intact checkpoint) or of an exported folder, on
-    `device` (`cpu`, `cuda`, `cuda:N` or `auto`)."""
+def load(path: str | Path, device: str = "cpu", checkpoint: str | None = None) -> Pipeline:
+    """The generator of a run folder (its newest intact checkpoint, or the one named `checkpoint`:
+    `best`, `mle`, `step_XXXXXXXX`) or of an exported folder, on `device` (`cpu`, `cuda`, `cuda:N`
+    or `auto`)."""
     modality = read_info(path)["modality"]
     if modality not in LOADERS:
         raise MultiganError(f"{path}: unknown modality {modality!r} (this multigan knows {', '.join(LOADERS)})")
-    return LOADERS[modality](path, device)
+    return LOADERS[modality](path, device, checkpoint)

@@ -39,7 +39,7 @@ step gpu-tests python3 -m pytest -q -m gpu tests
 for recipe in image text video video_keywords translate audio; do
   if [ -f "recipes/tiny/$recipe.yaml" ]; then
     step "recipe-$recipe" python3 -m "multigan.recipes.${recipe%%_*}" --config "recipes/tiny/$recipe.yaml" \
-      "out_dir=$OUT/$recipe" device=cuda train.steps=50
+      "out_dir=$OUT/$recipe" device=cuda train.steps=50 train.eval_every=25
   fi
 done
 [ -f recipes/tiny/audio.yaml ] && step recipe-audio-waveform python3 -m multigan.recipes.audio \

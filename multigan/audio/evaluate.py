@@ -30,13 +30,16 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_model
+from torch import nn
 
+from multigan.audio.adapter import AudioAdapter
 from multigan.audio.config import AudioConfig, AudioDataConfig
 from multigan.audio.data import NOTES_VERSION, TensorAudio, load_audio
 from multigan.audio.pipeline import AudioPipeline, limit
 from multigan.audio.spectrogram import LogMel
 from multigan.core.data import cache_dir
 from multigan.core.errors import MultiganError
+from multigan.core.health import DIVERSITY, QuickMetric
 from multigan.metrics.audio import (
     SpectrogramClassifier,
     clipped_share,
@@ -45,6 +48,7 @@ from multigan.metrics.audio import (
     pitch_accuracy,
     silent_share,
 )
+from multigan.metrics.diversity import sample_spread
 from multigan.metrics.image import batched, fit_classifier, frechet_distance, save_atomically
 
 CLASSIFIER_STEPS = 400
@@ -209,3 +213,26 @@ def evaluation_sets(data: AudioDataConfig, train: TensorAudio | None = None) -> 
         return train, load_audio(data, "test"), "the embedded notes' test split (unseen renditions, all pairs)"
     fitted, reference = split_reference(train if train is not None else load_audio(data))
     return fitted, reference, "a seeded fifth of your windows (the GAN trained on them; the classifier did not)"
+
+
+def quick_metric(adapter: AudioAdapter, num: int = 100) -> QuickMetric:
+    """What `train.eval_every` measures: the f0 pitch accuracy of `num` samples (every label in turn,
+    fixed noise) when the labels are MIDI pitches (the embedded notes), and the spread of their
+    evaluation log-mels as the diversity. Other sound has no quick score: only the diversity is watched."""
+    cfg = adapter.cfg
+    pitches = midi_labels(list(cfg.model.class_names) if cfg.model.conditional else [])
+    spectrogram = front_end(cfg.data)
+
+    def measure(G: nn.Module) -> dict[str, float]:
+        model = adapter.pipeline(G)
+        labels = model.labels(num)
+        waveforms = model.sample_indices(labels, num, seed=0)
+        values = {DIVERSITY: sample_spread(spectrogram.to(model.device)(waveforms.to(model.device)))}
+        if pitches is not None and labels is not None:
+            targets = torch.tensor([pitches[int(i)] for i in labels], dtype=torch.float64)
+            values["f0_pitch_accuracy"] = pitch_accuracy(waveforms, targets, cfg.data.sample_rate)
+        return values
+
+    if pitches is None:
+        return QuickMetric(None, False, measure, "no quick score: the labels are not MIDI pitches")
+    return QuickMetric("f0_pitch_accuracy", False, measure)

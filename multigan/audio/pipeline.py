@@ -42,11 +42,12 @@ class AudioPipeline:
         self.spectrogram = LogMel(cfg).to(self.device) if cfg.mode == "spectrogram" else None
 
     @classmethod
-    def from_folder(cls, folder: str | Path, device: str = "cpu") -> AudioPipeline:
-        """A run folder (its newest intact checkpoint's EMA generator) or an exported folder."""
+    def from_folder(cls, folder: str | Path, device: str = "cpu", checkpoint: str | None = None) -> AudioPipeline:
+        """A run folder (its newest intact checkpoint's EMA generator, or the one named
+        `checkpoint`: `best`, `mle`, `step_XXXXXXXX`) or an exported folder."""
         cfg = load_folder_config(folder, AudioConfig)
         G = build_generator(cfg)
-        load_generator(folder, G)
+        load_generator(folder, G, checkpoint)
         return cls(cfg, G.to(resolve_device(device)), Path(folder))
 
     @property

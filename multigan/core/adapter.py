@@ -53,6 +53,9 @@ class Phase:
     # "G" and/or "D": the phase starts from a new optimizer state (Adam's moments and step count
     # reset), as if it had its own optimizer; e.g. SeqGAN's adversarial G after MLE pre-training
     fresh_optimizers: tuple[str, ...] = ()
+    # a name: the trainer keeps the state at the phase's end as checkpoints/<name>, never pruned
+    # (e.g. SeqGAN's "mle": the MLE model its adversarial training is compared against)
+    keep_as: str | None = None
 
 
 def adversarial_phase(steps: int, n_critic: int, d_loss: DiscriminatorLossFn, g_loss: LossFn) -> Phase:

@@ -124,6 +124,21 @@ def latest_checkpoint(root: Path) -> Path | None:
     return next(intact_checkpoints(root), None)
 
 
+def named_checkpoint(root: Path, name: str) -> Path | None:
+    """`root/<name>` (e.g. `best`) when it exists and matches its manifest; a damaged one is named in
+    a one-line warning and passed over (None)."""
+    if root.is_dir():
+        _recover(root)
+    path = root / name
+    if not path.is_dir():
+        return None
+    problem = damage(path)
+    if problem is not None:
+        warn(f"passing over damaged checkpoint {path}: {problem}")
+        return None
+    return path
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -142,16 +157,24 @@ def _set_aside(folder: Path) -> Path:
 
 
 def save_checkpoint(
-    root: Path, step: int, modules: dict[str, nn.Module], state: dict[str, Any], *, keep: int = 3
+    root: Path,
+    step: int,
+    modules: dict[str, nn.Module],
+    state: dict[str, Any],
+    *,
+    keep: int = 3,
+    name: str | None = None,
 ) -> Path:
+    """Write `root/step_XXXXXXXX` (pruning to the newest `keep` of them), or `root/<name>` (e.g.
+    `best`), which replaces the previous one of that name and is never pruned nor resumed from."""
     root.mkdir(parents=True, exist_ok=True)
     for stale in root.glob(".tmp-*"):  # a save that never finished
         shutil.rmtree(stale, ignore_errors=True)
-    final = root / f"{PREFIX}{step:08d}"
+    final = root / (name or f"{PREFIX}{step:08d}")
     tmp = root / f".tmp-{final.name}"
     tmp.mkdir()
-    for name, module in modules.items():
-        save_model(module, str(tmp / f"{name}.safetensors"))
+    for module_name, module in modules.items():
+        save_model(module, str(tmp / f"{module_name}.safetensors"))
     torch.save(state, tmp / STATE_FILE)
     files = {}
     for file in sorted(tmp.iterdir()):
@@ -162,7 +185,7 @@ def save_checkpoint(
     _fsync(tmp / MANIFEST)
     _fsync(tmp)
     replaced = None
-    if final.exists():  # the same step saved again (e.g. resumed from an older checkpoint)
+    if final.exists():  # the same step saved again (e.g. resumed from an older checkpoint), or a new `best`
         if damage(final) is None:
             replaced = root / f".old-{final.name}"
             shutil.rmtree(replaced, ignore_errors=True)
@@ -173,7 +196,7 @@ def save_checkpoint(
     _fsync(root)
     if replaced is not None:
         shutil.rmtree(replaced, ignore_errors=True)
-    if keep > 0:
+    if keep > 0 and name is None:
         intact = [p for p in checkpoint_dirs(root) if damage(p) is None]
         for old in intact[:-keep]:
             shutil.rmtree(old, ignore_errors=True)

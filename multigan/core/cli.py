@@ -38,6 +38,16 @@ class Command:
     run: Callable[[argparse.Namespace], Any]
 
 
+def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
+    """`--checkpoint NAME` beside `--run`: which of a run's checkpoints to load."""
+    parser.add_argument(
+        "--checkpoint",
+        default=None,
+        help="a checkpoint of the run by name: best (kept by train.eval_every), mle (text), step_XXXXXXXX "
+        "(default: the newest intact one)",
+    )
+
+
 def parse_train_args(argv: list[str], prog: str, config_cls: type) -> tuple[str | None, list[str]] | None:
     """Split `[--config FILE] [key=value ...]`; None after printing help."""
     config_file, overrides = None, []

@@ -53,6 +53,8 @@ class TrainConfig:
     keep_checkpoints: int = 3
     max_nonfinite: int = 10  # consecutive non-finite losses before on_nonfinite acts
     on_nonfinite: str = "reload"  # reload the last checkpoint once, then stop | stop
+    eval_every: int = 0  # steps between in-training evaluations (the modality's quick metric); 0 disables
+    on_collapse: str = "warn"  # when an evaluation falls off a cliff: warn | stop | rollback (to checkpoints/best)
     channels_last: bool = False  # conv nets on CUDA
     sync_batchnorm: bool = False  # SyncBatchNorm across ranks (CUDA, under torchrun)
     compile: bool = False  # torch.compile G and D
@@ -65,11 +67,13 @@ class TrainConfig:
             check_positive(f"train.{key}", getattr(self, key), allow_zero=True)
         check_positive("train.sample_every", self.sample_every, allow_zero=True)
         check_positive("train.checkpoint_every", self.checkpoint_every, allow_zero=True)
+        check_positive("train.eval_every", self.eval_every, allow_zero=True)
         if not 0 <= self.ema_decay < 1:
             raise ConfigError(f"train.ema_decay: must be in [0, 1), got {self.ema_decay}")
         check_choice("train.lr_schedule", self.lr_schedule, ("constant", "linear", "cosine"))
         check_choice("train.precision", self.precision, ("auto", "bf16", "fp16", "fp32"))
         check_choice("train.on_nonfinite", self.on_nonfinite, ("reload", "stop"))
+        check_choice("train.on_collapse", self.on_collapse, ("warn", "stop", "rollback"))
 
 
 LOSS_KINDS = ("nonsaturating", "hinge", "lsgan", "wgan-gp")

@@ -18,7 +18,7 @@ from safetensors.torch import save_model
 from torch import nn
 
 from multigan import __version__
-from multigan.core.checkpoint import checkpoint_dirs, latest_checkpoint, load_weights
+from multigan.core.checkpoint import checkpoint_dirs, latest_checkpoint, load_weights, named_checkpoint
 from multigan.core.config import RunConfig, load_config, save_config
 from multigan.core.errors import MultiganError
 
@@ -69,15 +69,31 @@ def load_folder_config(folder: str | Path, config_cls: type[T]) -> T:
     return load_config(config_cls, folder / CONFIG_FILE)
 
 
-def load_generator(folder: str | Path, G: nn.Module) -> Path:
-    """Load the trained generator into `G` (eval mode): an export's weights, or a run's newest intact
-    checkpoint's EMA generator (G when the run kept no EMA). Returns the file or checkpoint used."""
+def load_generator(folder: str | Path, G: nn.Module, checkpoint: str | None = None) -> Path:
+    """Load the trained generator into `G` (eval mode): an export's weights, or the EMA generator (G
+    when the run kept no EMA) of a run's newest intact checkpoint, or of the one named `checkpoint`
+    (`best`, `mle`, `step_XXXXXXXX`). Returns the file or checkpoint used."""
     folder = Path(folder)
     if (folder / WEIGHTS_FILE).is_file():
+        if checkpoint is not None:
+            raise MultiganError(f"--checkpoint: {folder} is an exported folder; it holds one generator")
         load_weights(folder, {WEIGHTS_FILE.removesuffix(".safetensors"): G})
         G.eval()
         return folder / WEIGHTS_FILE
-    path = latest_checkpoint(folder / "checkpoints")
+    if checkpoint is None:
+        path = latest_checkpoint(folder / "checkpoints")
+    else:
+        if not checkpoint or "/" in checkpoint or checkpoint.startswith("."):
+            raise MultiganError(f"--checkpoint: {checkpoint!r} is not a checkpoint name (best, mle, step_XXXXXXXX)")
+        path = named_checkpoint(folder / "checkpoints", checkpoint)
+        if path is None:
+            root = folder / "checkpoints"
+            kept = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name[0] != ".") if root.is_dir() else []
+            hint = "; checkpoints/best is kept by train.eval_every=N" if checkpoint == "best" else ""
+            raise MultiganError(
+                f"--checkpoint: {folder} has no intact checkpoint {checkpoint!r} "
+                f"(it has: {', '.join(kept) or 'none'}){hint}"
+            )
     if path is None:
         raise MultiganError(f"{folder} has no checkpoint to load")
     name = "G_ema" if (path / "G_ema.safetensors").is_file() else "G"

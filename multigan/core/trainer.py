@@ -29,6 +29,7 @@ from multigan.core.checkpoint import (
     latest_checkpoint,
     load_state,
     load_weights,
+    named_checkpoint,
     rng_state,
     save_checkpoint,
     set_rng_state,
@@ -38,6 +39,7 @@ from multigan.core.data import BatchStream
 from multigan.core.ema import EMA
 from multigan.core.errors import MultiganError
 from multigan.core.export import write_info
+from multigan.core.health import DIVERSITY, CollapseGuard, QuickMetric
 from multigan.core.logging import MetricLogger
 from multigan.core.runtime import Runtime, setup_runtime
 
@@ -72,6 +74,8 @@ class TrainResult:
     resumed_from: Path | None
     interrupted: bool
     nonfinite_skipped: int
+    collapse_flags: list[int]  # steps whose in-training evaluation was flagged (train.eval_every)
+    stopped_for_collapse: bool
 
 
 class Trainer:
@@ -83,7 +87,9 @@ class Trainer:
         *,
         callbacks: Sequence[Callback] = (),
         echo: Callable[[str], None] | None = None,
+        quick_metric: QuickMetric | None = None,
     ) -> None:
+        """`quick_metric`: what `train.eval_every` measures (the modality's `evaluate.quick_metric`)."""
         self.adapter, self.cfg = adapter, cfg
         self.callbacks = list(callbacks)
         self.logger: MetricLogger | None = None  # open while fit() runs
@@ -143,6 +149,13 @@ class Trainer:
         self._nonfinite_in_a_row = 0
         self._reloaded_since_good = False
         self._stop_signal: str | None = None
+        if tc.eval_every and quick_metric is None:
+            raise MultiganError("train.eval_every: this trainer was given no quick metric to evaluate")
+        self.quick_metric = quick_metric if tc.eval_every else None
+        self.guard = CollapseGuard(lower_is_better=quick_metric.lower_is_better if quick_metric else True)
+        self._rolled_back = False  # since the last new best
+        self._stop_for_collapse = False
+        self.collapse_flags: list[int] = []  # steps of flagged evaluations in this fit()
 
     # ----------------------------------------------------------------------------- state
     def echo(self, message: str) -> None:
@@ -173,15 +186,22 @@ class Trainer:
             "scaler_D": self.scaler_D.state_dict(),
             "data": self.stream.state_dict(),
             "rng": rng_state(),
+            "health": self.guard.state_dict(),
         }
 
-    def save(self) -> Path | None:
-        """Write a checkpoint of the current step (rank 0 writes; every rank waits for it)."""
+    def save(self, name: str | None = None) -> Path | None:
+        """Write a checkpoint of the current step, or the named one (`best`, a phase's `keep_as`);
+        rank 0 writes, every rank waits for it."""
         self.rt.barrier()
         path = None
         if self.rt.is_main:
             path = save_checkpoint(
-                self.ckpt_root, self.step, self.modules(), self.state_dict(), keep=self.cfg.train.keep_checkpoints
+                self.ckpt_root,
+                self.step,
+                self.modules(),
+                self.state_dict(),
+                keep=self.cfg.train.keep_checkpoints,
+                name=name,
             )
         self.rt.barrier()
         return path
@@ -197,6 +217,8 @@ class Trainer:
         self.scaler_G.load_state_dict(state["scaler_G"])
         self.scaler_D.load_state_dict(state["scaler_D"])
         self.stream.load_state_dict(state["data"])
+        if "health" in state:  # checkpoints before multigan 0.3 have none
+            self.guard.load_state_dict(state["health"])
         if self.rt.world_size > 1:  # rank 0's RNG state was saved; keep the others distinct
             seed_everything(self.cfg.seed + 1_000_003 * self.rt.rank + self.step)
         else:
@@ -234,12 +256,14 @@ class Trainer:
 
     def _update(
         self,
+        name: str,
         net: nn.Module,
         opt: torch.optim.Optimizer,
         scaler: torch.amp.GradScaler,
         compute: Callable[[], LossOutput],
     ) -> dict[str, Any] | None:
-        """One optimizer step on `net`; None when the loss was non-finite on any rank (step skipped)."""
+        """One optimizer step on `net` (G or D, `name`); its logs plus `grad_norm_<name>`, the global
+        gradient norm before clipping. None when the loss was non-finite on any rank (step skipped)."""
         with self.rt.autocast():
             out = compute()
         if self.rt.any_rank(not bool(torch.isfinite(out.loss.detach()).all())):
@@ -247,13 +271,15 @@ class Trainer:
             return None
         scaler.scale(out.loss).backward()
         self.rt.average_gradients(net)
+        scaler.unscale_(opt)  # a no-op unless fp16: the norm is in the loss's own units
         if self.cfg.train.grad_clip > 0:
-            scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_(net.parameters(), self.cfg.train.grad_clip)
+            grad_norm = torch.nn.utils.clip_grad_norm_(net.parameters(), self.cfg.train.grad_clip)
+        else:
+            grad_norm = torch.nn.utils.get_total_norm([p.grad for p in net.parameters() if p.grad is not None])
         scaler.step(opt)
         scaler.update()
         opt.zero_grad(set_to_none=True)
-        return dict(out.logs)
+        return {**out.logs, f"grad_norm_{name}": grad_norm.detach()}
 
     def _next_batch(self) -> Any:
         return self.adapter.to_device(next(self.stream), self.rt.device)
@@ -269,6 +295,7 @@ class Trainer:
                 batch = self._next_batch()
                 regularize = lc.r1_gamma > 0 and self.d_updates % lc.r1_every == 0
                 out = self._update(
+                    "D",
                     self.D,
                     self.opt_D,
                     self.scaler_D,
@@ -284,7 +311,7 @@ class Trainer:
                 for _ in range(phase.g_steps):
                     batch = self._next_batch()
                     out = self._update(
-                        self.G, self.opt_G, self.scaler_G, partial(g_loss, self.G_run, self.D_run, batch)
+                        "G", self.G, self.opt_G, self.scaler_G, partial(g_loss, self.G_run, self.D_run, batch)
                     )
                     finite &= out is not None
                     logs.update(out or {})
@@ -336,6 +363,44 @@ class Trainer:
             self.adapter.write_samples(samples, self.run_dir / "samples", self.step)
         model.train(was_training)
 
+    # ----------------------------------------------------------------------------- health
+    def evaluate(self) -> dict[str, float]:
+        """The quick metric of the sampling generator at this step, logged as `eval/<key>`; keeps
+        checkpoints/best and acts on a collapse flag as `train.on_collapse` says."""
+        assert self.quick_metric is not None
+        metric = self.quick_metric
+        model = self.sample_model()
+        was_training = model.training
+        model.eval()
+        devices = [self.rt.device] if self.rt.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch.no_grad():
+            values = metric.measure(model)
+        model.train(was_training)
+        score = values.get(metric.name) if metric.name else None
+        improved, problem = self.guard.update(self.step, score, values.get(DIVERSITY))
+        self.log_metrics({f"eval/{k}": v for k, v in values.items()}, phase="eval", collapse_flag=problem is not None)
+        if metric.name and self.rt.any_rank(improved):
+            self.save("best")
+            self._rolled_back = False
+        if self.rt.any_rank(problem is not None):
+            self.collapse_flags.append(self.step)
+            self._on_collapse(problem or "flagged on another rank")
+        return values
+
+    def _on_collapse(self, problem: str) -> None:
+        action = self.cfg.train.on_collapse
+        self.echo(f"warning: step {self.step}: training may have collapsed: {problem} (train.on_collapse={action})")
+        if action == "warn":
+            return
+        best = named_checkpoint(self.ckpt_root, "best")
+        if action == "rollback" and best is not None and not self._rolled_back:
+            flagged_at = self.step
+            self.load(best)
+            self._rolled_back = True
+            self.echo(f"rolled back from step {flagged_at} to {best} (step {self.step})")
+            return
+        self._stop_for_collapse = True
+
     # ----------------------------------------------------------------------------- loop
     def _install_signal_handlers(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
@@ -374,6 +439,8 @@ class Trainer:
         try:
             self.G.train()
             self.D.train()
+            if self.quick_metric is not None and self.quick_metric.name is None:
+                self.echo(f"train.eval_every: {self.quick_metric.why_none}; no checkpoints/best is kept")
             while self.step < self.total_steps:
                 phase, local_step = self.phase_at(self.step)
                 if local_step == 0:
@@ -402,11 +469,21 @@ class Trainer:
                 if phase_ends:
                     for callback in self.callbacks:
                         callback.on_phase_end(self, phase)
+                    if phase.keep_as:
+                        self.save(phase.keep_as)
                 if tc.sample_every and self.step % tc.sample_every == 0 and self.step < self.total_steps:
                     self.write_samples()
                 if tc.checkpoint_every and self.step % tc.checkpoint_every == 0:
                     self.save()
                     last_saved = self.step
+                if self.quick_metric is not None and (self.step % tc.eval_every == 0 or self.step == self.total_steps):
+                    step_before = self.step
+                    self.evaluate()
+                    if self.step != step_before:  # rolled back
+                        bar.n = self.step
+                        bar.refresh()
+                    if self._stop_for_collapse:
+                        break
                 if self.rt.any_rank(self._stop_signal is not None):
                     interrupted = True
                     break
@@ -420,10 +497,29 @@ class Trainer:
                 )
             else:
                 self.write_samples()
+            if self._stop_for_collapse:
+                best = named_checkpoint(self.ckpt_root, "best")
+                self.echo(
+                    f"Stopped at step {self.step} (train.on_collapse={tc.on_collapse}); best checkpoint: "
+                    f"{best or 'none'}"
+                )
+            elif self.quick_metric is not None and self.quick_metric.name and self.guard.best is not None:
+                self.echo(
+                    f"best eval/{self.quick_metric.name}={self.guard.best:.4g} at step {self.guard.best_step}: "
+                    f"{self.ckpt_root / 'best'}"
+                )
         finally:
             bar.close()
             logger.close()
             self.logger = None
             for sig, handler in previous_handlers.items():
                 signal.signal(sig, handler)
-        return TrainResult(self.run_dir, self.step, resumed, interrupted, self.nonfinite_skipped)
+        return TrainResult(
+            self.run_dir,
+            self.step,
+            resumed,
+            interrupted,
+            self.nonfinite_skipped,
+            list(self.collapse_flags),
+            self._stop_for_collapse,
+        )

@@ -36,8 +36,9 @@ class ImagePipeline:
         self.cfg, self.G, self.source = cfg, G.eval(), source
 
     @classmethod
-    def from_folder(cls, folder: str | Path, device: str = "cpu") -> ImagePipeline:
-        """A run folder (its newest intact checkpoint's EMA generator) or an exported folder."""
+    def from_folder(cls, folder: str | Path, device: str = "cpu", checkpoint: str | None = None) -> ImagePipeline:
+        """A run folder (its newest intact checkpoint's EMA generator, or the one named
+        `checkpoint`: `best`, `mle`, `step_XXXXXXXX`) or an exported folder."""
         cfg = load_folder_config(folder, ImageConfig)
         if cfg.data.channels == 0:  # runs written before the resolved values were saved
             raise ConfigError(
@@ -45,7 +46,7 @@ class ImagePipeline:
                 "again with the same out_dir: it resumes and records them"
             )
         G = build_generator(cfg)
-        load_generator(folder, G)
+        load_generator(folder, G, checkpoint)
         return cls(cfg, G.to(resolve_device(device)), Path(folder))
 
     @property

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from multigan.audio.adapter import AudioAdapter, write_sounds
 from multigan.audio.config import AudioConfig
-from multigan.audio.evaluate import AudioEvaluation, evaluate_generator, evaluation_sets
+from multigan.audio.evaluate import AudioEvaluation, evaluate_generator, evaluation_sets, quick_metric
 from multigan.audio.pipeline import AudioPipeline
-from multigan.core.cli import Command, run_recipe
+from multigan.core.cli import Command, add_checkpoint_argument, run_recipe
 from multigan.core.errors import MultiganError
 from multigan.core.trainer import Trainer
 
@@ -25,7 +25,7 @@ CONFIG_CLASS = AudioConfig
 
 def train(cfg: AudioConfig) -> None:
     adapter = AudioAdapter(cfg)
-    trainer = Trainer(adapter, cfg)
+    trainer = Trainer(adapter, cfg, quick_metric=quick_metric(adapter))
     result = trainer.fit()
     if result.interrupted or not trainer.rt.is_main:
         return
@@ -47,6 +47,7 @@ def _report(report: AudioEvaluation, run_dir: Path) -> None:
 
 def add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="a run directory written by train, or an exported folder")
+    add_checkpoint_argument(p)
     p.add_argument("--num", type=int, default=8, help="number of clips (default 8)")
     p.add_argument("--label", default=None, help="a label of the run (the embedded notes: a MIDI pitch, 60..84)")
     p.add_argument("--out", default=None, help="output folder for the wav files (default RUN/samples/generated)")
@@ -57,7 +58,7 @@ def add_generate_args(p: argparse.ArgumentParser) -> None:
 def generate(args: argparse.Namespace) -> None:
     if args.num < 1:
         raise MultiganError("--num must be at least 1")
-    model = AudioPipeline.from_folder(args.run, args.device)
+    model = AudioPipeline.from_folder(args.run, args.device, args.checkpoint)
     labels = model.labels(args.num, args.label)
     waveforms = model.sample_indices(labels, args.num, seed=args.seed)
     names = model.label_names(labels, args.num)
@@ -68,12 +69,13 @@ def generate(args: argparse.Namespace) -> None:
 
 def add_evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="a run directory written by train")
+    add_checkpoint_argument(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    model = AudioPipeline.from_folder(args.run, args.device)
+    model = AudioPipeline.from_folder(args.run, args.device, args.checkpoint)
     fitted, reference, name = evaluation_sets(model.cfg.data)
     _report(evaluate_generator(model, fitted, reference, reference_name=name, seed=args.seed), Path(args.run))
 

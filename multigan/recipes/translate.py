@@ -15,14 +15,14 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from multigan.core.cli import Command, run_recipe
+from multigan.core.cli import Command, add_checkpoint_argument, run_recipe
 from multigan.core.errors import MultiganError, warn_skipped
 from multigan.core.trainer import Trainer
 from multigan.io.image import ImageDecodeError, list_images, read_image, read_image_scaled
 from multigan.translate.adapter import TranslateAdapter
 from multigan.translate.config import TranslateConfig
 from multigan.translate.data import load_domains
-from multigan.translate.evaluate import NO_FID, TranslationReport, evaluate_translation
+from multigan.translate.evaluate import NO_FID, TranslationReport, evaluate_translation, quick_metric
 from multigan.translate.pipeline import DIRECTIONS, TranslatePipeline, save_rows
 
 PROG = "python -m multigan.recipes.translate"
@@ -31,7 +31,7 @@ CONFIG_CLASS = TranslateConfig
 
 def train(cfg: TranslateConfig) -> None:
     adapter = TranslateAdapter(cfg)
-    trainer = Trainer(adapter, cfg)
+    trainer = Trainer(adapter, cfg, quick_metric=quick_metric(adapter))
     result = trainer.fit()
     if result.interrupted or not trainer.rt.is_main:
         return
@@ -52,6 +52,7 @@ def train(cfg: TranslateConfig) -> None:
 
 def add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="a run directory written by train, or an exported folder")
+    add_checkpoint_argument(p)
     p.add_argument("--input", required=True, help="an image file, or a folder of them")
     p.add_argument("--direction", choices=DIRECTIONS, default="a2b")
     p.add_argument("--style", default=None, help="a reference image whose style the output takes (mode=reference)")
@@ -77,7 +78,7 @@ def _translate_file(
 
 
 def generate(args: argparse.Namespace) -> None:
-    model = TranslatePipeline.from_folder(args.run, args.device)
+    model = TranslatePipeline.from_folder(args.run, args.device, args.checkpoint)
     size = args.size or model.cfg.data.size
     if size < 8:
         raise MultiganError(f"--size must be at least 8, got {size}")
@@ -121,13 +122,14 @@ def generate(args: argparse.Namespace) -> None:
 
 def add_evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="a run directory written by train")
+    add_checkpoint_argument(p)
     p.add_argument("--inception", action="store_true", help="also Inception FID (needs the 'metrics' extra)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    model = TranslatePipeline.from_folder(args.run, args.device)
+    model = TranslatePipeline.from_folder(args.run, args.device, args.checkpoint)
     report = evaluate_translation(model, load_domains(model.cfg.data), seed=args.seed, inception=args.inception)
     _print(report)
     report.save(Path(args.run) / "evaluation.json")

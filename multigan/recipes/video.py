@@ -16,14 +16,14 @@ from pathlib import Path
 
 import torch
 
-from multigan.core.cli import Command, run_recipe
+from multigan.core.cli import Command, add_checkpoint_argument, run_recipe
 from multigan.core.errors import MultiganError
 from multigan.core.trainer import Trainer
 from multigan.io.audio import read_audio
 from multigan.io.video import WRITE_EXTENSIONS, write_video
 from multigan.video.adapter import VideoAdapter, to_frames
 from multigan.video.config import VideoConfig
-from multigan.video.evaluate import evaluate_captions, evaluate_prediction
+from multigan.video.evaluate import evaluate_captions, evaluate_prediction, quick_metric
 from multigan.video.pipeline import VideoPipeline
 
 PROG = "python -m multigan.recipes.video"
@@ -32,7 +32,7 @@ CONFIG_CLASS = VideoConfig
 
 def train(cfg: VideoConfig) -> None:
     adapter = VideoAdapter(cfg)
-    trainer = Trainer(adapter, cfg)
+    trainer = Trainer(adapter, cfg, quick_metric=quick_metric(adapter))
     if trainer.rt.is_main:
         adapter.save_vocabulary()  # before training: a resumed run encodes its captions the same way
     result = trainer.fit()
@@ -78,6 +78,7 @@ def _report_skipped(adapter: VideoAdapter) -> None:
 
 def add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="a run directory written by train, or an exported folder")
+    add_checkpoint_argument(p)
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument("--seed-frames", nargs="+", metavar="IMAGE", help="seed frames as image files, in order")
     seeds.add_argument("--seed-video", metavar="PATH", help="a video whose last frames are the seed")
@@ -117,7 +118,7 @@ def generate(args: argparse.Namespace) -> None:
         raise MultiganError("--audio needs an .mp4 or .webm --out: a GIF has no sound")
     soundtrack, rate = read_audio(args.audio) if args.audio else (None, None)
     soundtrack = None if soundtrack is None else soundtrack[:2]  # mono or stereo: AAC and Opus take either
-    model = VideoPipeline.from_folder(args.run, args.device)
+    model = VideoPipeline.from_folder(args.run, args.device, args.checkpoint)
     caption = model.caption_tokens(args.keywords) if args.keywords is not None else None
     paths = [out] if args.samples == 1 else [out.with_name(f"{out.stem}_{i}{out.suffix}") for i in range(args.samples)]
     where = str(out) if args.samples == 1 else f"{paths[0]} ... {paths[-1].name}"
@@ -144,6 +145,7 @@ def generate(args: argparse.Namespace) -> None:
 
 def add_evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="a run directory written by train")
+    add_checkpoint_argument(p)
     p.add_argument("--context", type=int, default=10, help="context frames given (default 10)")
     p.add_argument("--predict", type=int, default=10, help="frames predicted and scored (default 10)")
     p.add_argument("--samples", type=int, default=1, help="best of N stochastic samples per clip (SAVP)")
@@ -163,7 +165,7 @@ def evaluate(args: argparse.Namespace) -> None:
             raise MultiganError(f"--{flag.replace('_', '-')} must be at least 1")
     if args.max_clips < 0:
         raise MultiganError("--max-clips must be 0 (all) or more")
-    model = VideoPipeline.from_folder(args.run, args.device)
+    model = VideoPipeline.from_folder(args.run, args.device, args.checkpoint)
     cfg, G = model.cfg, model.G
     adapter = VideoAdapter(cfg, run_dir=Path(args.run))
     if args.data:

@@ -211,7 +211,7 @@ class TextAdapter:
         s, epoch = self.cfg.seqgan, self.batches_per_epoch
         d_epoch = min(epoch, s.d_batches_per_epoch) if s.d_batches_per_epoch else epoch
         phases = [
-            Phase("mle", s.mle_epochs * epoch, g_loss=self.mle_loss),
+            Phase("mle", s.mle_epochs * epoch, g_loss=self.mle_loss, keep_as="mle"),
             Phase("d_pretrain", s.d_pretrain_rounds * s.d_pretrain_epochs * d_epoch, d_loss=self.discriminator_loss),
             Phase(
                 "adversarial",

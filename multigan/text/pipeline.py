@@ -53,15 +53,16 @@ class TextPipeline:
         self.cfg = adapter.cfg
 
     @classmethod
-    def from_folder(cls, folder: str | Path, device: str = "cpu") -> TextPipeline:
-        """A run folder (its newest intact checkpoint's generator) or an exported folder."""
+    def from_folder(cls, folder: str | Path, device: str = "cpu", checkpoint: str | None = None) -> TextPipeline:
+        """A run folder (its newest intact checkpoint's generator, or the one named
+        `checkpoint`: `best`, `mle`, `step_XXXXXXXX`) or an exported folder."""
         folder = Path(folder)
         cfg = load_folder_config(folder, TextConfig)
         if cfg.model.pretrained and read_info(folder).get("kind") == "export":
             cfg.model.pretrained = str(folder / HF_DIR)  # the export carries its architecture
         adapter = TextAdapter(cfg, run_dir=folder, load_data=False)
         G = adapter.build_generator()
-        load_generator(folder, G)
+        load_generator(folder, G, checkpoint)
         return cls(adapter, G.to(resolve_device(device)), folder)
 
     def prompt_ids(self, prompt: str) -> list[int]:

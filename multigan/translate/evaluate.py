@@ -25,7 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from torch import nn
 
+from multigan.core.health import QuickMetric
 from multigan.metrics.image import frechet_distance, inception_features
 from multigan.metrics.translate import (
     TranslationReport,
@@ -36,6 +38,7 @@ from multigan.metrics.translate import (
     labels_kept,
     style_error,
 )
+from multigan.translate.adapter import TranslateAdapter
 from multigan.translate.data import Domains, blend_digits
 from multigan.translate.pipeline import TranslatePipeline, to_float
 
@@ -125,3 +128,30 @@ def evaluate_translation(
         "seed": seed,
     }
     return TranslationReport(rows, protocol)
+
+
+def quick_metric(adapter: TranslateAdapter, num: int = 200) -> QuickMetric:
+    """What `train.eval_every` measures on the first `num` held-out A images translated to B: the
+    share whose digit survives (labelled data; the domain classifier `evaluate` uses), else SSIM
+    against the paired truth (paired folders). A translation is conditioned on its source, so no
+    diversity is watched; unlabelled unpaired data has no quick score."""
+    domains = adapter.domains
+    source, target = domains.test_a[:num], domains.test_b[:num]
+    labelled = domains.labels_test is not None and domains.labels_train_b is not None
+    classifier: list[torch.nn.Module] = []  # trained (or read from the cache) at the first evaluation
+
+    def measure(G: nn.Module) -> dict[str, float]:
+        model = adapter.pipeline(G)
+        style = target.roll(1, dims=0) if model.reference_guided else None
+        out = to_float(model.translate(source, "a2b", style=style))
+        if labelled and domains.labels_test is not None and domains.labels_train_b is not None:
+            if not classifier:
+                classifier.append(domain_classifier(domains.train_b, domains.labels_train_b, device=model.device))
+            return {"a2b_labels_kept": labels_kept(classifier[0], out, domains.labels_test[:num])}
+        return {"a2b_ssim": image_ssim(out, to_float(target))}
+
+    if labelled:
+        return QuickMetric("a2b_labels_kept", False, measure)
+    if domains.paired and not adapter.cfg.mode == "reference":
+        return QuickMetric("a2b_ssim", False, measure)
+    return QuickMetric(None, False, lambda G: {}, "no quick score without labels or paired truth")

@@ -55,12 +55,13 @@ class TranslatePipeline:
         self.checkpoint = checkpoint  # the checkpoint or weights file G was loaded from
 
     @classmethod
-    def from_folder(cls, folder: str | Path, device: str = "cpu") -> TranslatePipeline:
-        """A run folder (its newest intact checkpoint's EMA generator) or an exported folder."""
+    def from_folder(cls, folder: str | Path, device: str = "cpu", checkpoint: str | None = None) -> TranslatePipeline:
+        """A run folder (its newest intact checkpoint's EMA generator, or the one named
+        `checkpoint`: `best`, `mle`, `step_XXXXXXXX`) or an exported folder."""
         cfg = load_folder_config(folder, TranslateConfig)
         G = Translator(cfg)
-        checkpoint = load_generator(folder, G)
-        return cls(cfg, G.to(resolve_device(device)), Path(folder), checkpoint)
+        loaded = load_generator(folder, G, checkpoint)
+        return cls(cfg, G.to(resolve_device(device)), Path(folder), loaded)
 
     @property
     def device(self) -> torch.device:

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from multigan.core.errors import MultiganError
+from multigan.core.health import QuickMetric
 from multigan.metrics.image import digit_classifier, frechet_distance
 from multigan.metrics.motion import digit_centres, digit_crops, majority, motion_axis
 from multigan.metrics.video import DEFAULT_METRICS, accumulate, best_of_n, per_frame, summarize
@@ -254,3 +255,19 @@ def evaluate_captions(
     frechet = frechet_distance(features(drawn), features(real))
     chance = (1 / (10 * len(MOTIONS))) ** (1 if grammar == "single" else 2)
     return CaptionReport(grammar, length, chance, frechet, rows)
+
+
+# ------------------------------------------------------------------------------ in training
+
+
+def quick_metric(adapter: VideoAdapter, clips: int = 64) -> QuickMetric:
+    """What `train.eval_every` measures: per-pixel MSE of the first `clips` held-out clips continued
+    data.context -> data.eval_predict frames (10 -> 10 by default), fixed noise. A continuation is
+    conditioned on its context, so no diversity is watched: the score catches a collapse."""
+    k, p = adapter.cfg.data.context, adapter.cfg.data.eval_predict
+
+    def measure(G: nn.Module) -> dict[str, float]:
+        report = evaluate_prediction(adapter, G, context=k, predict=p, max_clips=clips, metrics=("mse",))
+        return {f"mse_{k}_to_{p}": report.model["mse"]["mean"]}
+
+    return QuickMetric(f"mse_{k}_to_{p}", True, measure)

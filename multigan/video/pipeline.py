@@ -85,12 +85,13 @@ class VideoPipeline:
         self.cfg, self.G, self.source, self.tokenizer = cfg, G.eval(), source, tokenizer
 
     @classmethod
-    def from_folder(cls, folder: str | Path, device: str = "cpu") -> VideoPipeline:
-        """A run folder (its newest intact checkpoint's EMA generator) or an exported folder."""
+    def from_folder(cls, folder: str | Path, device: str = "cpu", checkpoint: str | None = None) -> VideoPipeline:
+        """A run folder (its newest intact checkpoint's EMA generator, or the one named
+        `checkpoint`: `best`, `mle`, `step_XXXXXXXX`) or an exported folder."""
         cfg = load_folder_config(folder, VideoConfig)
         tokenizer = saved_tokenizer(cfg, Path(folder))
         G = build_generator(cfg, tokenizer)
-        load_generator(folder, G)
+        load_generator(folder, G, checkpoint)
         return cls(cfg, G.to(resolve_device(device)), Path(folder), tokenizer)
 
     @property

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from multigan.core.config import load_config
+from multigan.core.logging import read_metrics
 from multigan.core.runtime import setup_runtime
 from multigan.core.trainer import Trainer
 from tests.core.toy import ToyAdapter, ToyConfig
@@ -49,8 +50,9 @@ def test_recipes_on_cuda_with_channels_last(tmp_path, name, extra):
     recipe = importlib.import_module(f"multigan.recipes.{name.split('_')[0]}")
     tiny = ROOT / "recipes" / "tiny" / f"{name}.yaml"
     args = ["--config", str(tiny), f"out_dir={tmp_path}", "device=cuda", "train.channels_last=true", *extra]
-    assert recipe.main(args) == 0
+    assert recipe.main([*args, "train.eval_every=2"]) == 0  # the in-training evaluation runs on the GPU too
     assert (tmp_path / "checkpoints").is_dir() and any((tmp_path / "samples").iterdir())
+    assert any(r["phase"] == "eval" for r in read_metrics(tmp_path))
 
 
 def test_nccl_process_group_under_torchrun(tmp_path):
