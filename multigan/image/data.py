@@ -97,6 +97,16 @@ def load_torchvision(name: str, root: str, size: int, channels: int) -> TensorIm
     return TensorImages(tensor, torch.tensor(labels), names)
 
 
+def describe_images(cfg: ImageDataConfig) -> str:
+    """What load_images(cfg) holds, in words (for an evaluation's protocol): a run's training images."""
+    if cfg.path == "":
+        return f"the run's training images: all 1,797 embedded digits (scikit-learn load_digits), {cfg.size}x{cfg.size}"
+    if cfg.path.startswith("torchvision:"):
+        name = cfg.path.split(":", 1)[1]
+        return f"the run's training images: the training split of torchvision {name}, {cfg.size}x{cfg.size}"
+    return f"the run's training images: every readable image under {cfg.path}, {cfg.size}x{cfg.size}"
+
+
 def load_images(cfg: ImageDataConfig) -> TensorImages:
     if cfg.path == "":
         if cfg.channels == 3:

@@ -11,13 +11,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from multigan.core.cli import Command, run_recipe
+from multigan.core.cli import Command, add_checkpoint_argument, run_recipe
 from multigan.core.errors import MultiganError
 from multigan.core.trainer import Trainer
 from multigan.image.adapter import ImageAdapter, save_image_grid
 from multigan.image.config import ImageConfig
 from multigan.image.data import load_images
-from multigan.image.evaluate import NO_MEANINGFUL_FID, evaluate_generator, use_inception
+from multigan.image.evaluate import NO_MEANINGFUL_FID, evaluate_generator, quick_metric, use_inception
 from multigan.image.pipeline import ImagePipeline
 
 PROG = "python -m multigan.recipes.image"
@@ -26,7 +26,7 @@ CONFIG_CLASS = ImageConfig
 
 def train(cfg: ImageConfig) -> None:
     adapter = ImageAdapter(cfg)
-    result = Trainer(adapter, cfg).fit()
+    result = Trainer(adapter, cfg, quick_metric=quick_metric(adapter)).fit()
     if result.interrupted:
         return
     print(
@@ -39,6 +39,7 @@ def train(cfg: ImageConfig) -> None:
 
 def add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="a run directory written by train, or an exported folder")
+    add_checkpoint_argument(p)
     p.add_argument("--num", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--out", default=None, help="output PNG (default RUN/samples/generated.png)")
     p.add_argument("--class", dest="class_index", type=int, default=None, help="class index (conditional runs)")
@@ -50,7 +51,7 @@ def add_generate_args(p: argparse.ArgumentParser) -> None:
 def generate(args: argparse.Namespace) -> None:
     if args.num < 1:
         raise MultiganError("--num must be at least 1")
-    model = ImagePipeline.from_folder(args.run, args.device)
+    model = ImagePipeline.from_folder(args.run, args.device, args.checkpoint)
     if args.interpolate:
         images = model.interpolate(args.num, seed=args.seed, label=args.class_index)
         nrow = args.num
@@ -65,6 +66,7 @@ def generate(args: argparse.Namespace) -> None:
 
 def add_evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="a run directory written by train")
+    add_checkpoint_argument(p)
     p.add_argument("--num", type=int, default=2000, help="generated images to score (default 2000)")
     p.add_argument(
         "--inception",
@@ -78,7 +80,7 @@ def add_evaluate_args(p: argparse.ArgumentParser) -> None:
 def evaluate(args: argparse.Namespace) -> None:
     if args.num < 2:
         raise MultiganError("--num must be at least 2")
-    model = ImagePipeline.from_folder(args.run, args.device)
+    model = ImagePipeline.from_folder(args.run, args.device, args.checkpoint)
     inception = use_inception(model, args.inception)
     if inception is None:
         print(NO_MEANINGFUL_FID)  # not an error: there is just nothing honest to print

@@ -1,5 +1,6 @@
 """The image recipe end to end, as a user runs it (tiny sizes)."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,14 @@ def test_evaluate(tiny_run, capsys):
     assert recipe.main(["evaluate", "--run", str(tiny_run), "--num", "50"]) == 0
     out = capsys.readouterr().out
     assert "n_real=1797 n_fake=50" in out and "FID=" in out and "classes_present=" in out
-    assert (tiny_run / "evaluation.json").is_file()
+    assert "protocol: real = the run's training images: all 1,797 embedded digits" in out
+    report = json.loads((tiny_run / "evaluation.json").read_text())
+    assert (report["n_real"], report["n_fake"]) == (1797, 50)  # the keys readers of evaluation.json use
+    assert "FID" in report["scores"]["digits-classifier (128-d)"]
+    protocol = report["protocol"]
+    assert (protocol["n_real"], protocol["n_fake"], protocol["seed"]) == (1797, 50, 0)
+    assert protocol["real"].endswith("(scikit-learn load_digits), 16x16")
+    assert list(protocol["extractors"]) == ["digits-classifier (128-d)"]
 
 
 def test_evaluate_on_photos_prints_no_digit_fid(tmp_path, capsys, monkeypatch):
