@@ -131,14 +131,25 @@ def distinct_n(samples: Sequence[Seq], n: int) -> float:
 
 
 @torch.no_grad()
-def nll(G, rows: torch.Tensor, *, batch: int = 256) -> float:
+def nll(G, rows: torch.Tensor, *, batch: int = 256, temperature: float = 1.0) -> float:
     """Mean negative log-likelihood per real token of `rows` under a generator (duck-typed:
-    `log_probs(tokens)` and `token_mask(tokens)`, as multigan.text.generators provides)."""
+    `log_probs(tokens)` and `token_mask(tokens)`, as multigan.text.generators provides).
+
+    With a `temperature` T other than 1 the distribution is the one sampling at T draws from,
+    log_softmax(logits / T) (the generator's `G(tokens)` gives the logits): NLL-test along a
+    temperature curve (Caccia et al. 2020). T = 1 is `log_probs` itself, unchanged."""
+    if not temperature > 0:
+        raise ValueError(f"nll: temperature must be > 0, got {temperature}")
     total, count = 0.0, 0.0
     device = next(G.parameters()).device
     for part in rows.split(batch):
         part = part.to(device)
         mask = G.token_mask(part)
-        total += -(G.log_probs(part).double() * mask).sum().item()
+        if temperature == 1.0:
+            log_p = G.log_probs(part)
+        else:
+            scaled = torch.log_softmax(G(part).float() / temperature, -1)
+            log_p = scaled.gather(-1, part.unsqueeze(-1)).squeeze(-1)
+        total += -(log_p.double() * mask).sum().item()
         count += mask.sum().item()
     return total / max(count, 1.0)

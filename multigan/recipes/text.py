@@ -4,6 +4,7 @@ python -m multigan.recipes.text [train] [--config FILE.yaml] [key=value ...]
 python -m multigan.recipes.text generate --run RUN_DIR --prompt TEXT --max-new-tokens N [--min-new-tokens M]
                                          [--temperature T] [--top-k K] [--top-p P] [--num-samples N] [--seed S]
 python -m multigan.recipes.text evaluate --run RUN_DIR [--num-samples N] [--oracle-samples N] [--unit token|word|char]
+                                         [--temperatures 0.7,0.8,0.9,1.0,1.1]
 """
 
 from __future__ import annotations
@@ -13,14 +14,21 @@ import json
 import sys
 from pathlib import Path
 
-from multigan.core.cli import Command, run_recipe
+from multigan.core.cli import Command, add_checkpoint_argument, run_recipe
 from multigan.core.errors import MultiganError, warn
 from multigan.core.export import load_folder_config, load_generator
 from multigan.core.runtime import resolve_device, setup_runtime
 from multigan.core.trainer import Trainer
 from multigan.text.adapter import TextAdapter
 from multigan.text.config import TextConfig
-from multigan.text.evaluate import evaluate_run, training_callbacks
+from multigan.text.evaluate import (
+    evaluate_run,
+    format_curves,
+    parse_temperatures,
+    quick_metric,
+    temperature_curves,
+    training_callbacks,
+)
 from multigan.text.generators import HFGenerator
 from multigan.text.pipeline import HF_DIR, TextPipeline, check_generate_options, export_hf
 
@@ -35,7 +43,7 @@ def train(cfg: TextConfig) -> None:
         adapter = TextAdapter(cfg)
         if runtime.is_main:
             adapter.save_tokenizer()  # before training: a resumed run encodes its data the same way
-    trainer = Trainer(adapter, cfg, runtime, callbacks=training_callbacks(adapter))
+    trainer = Trainer(adapter, cfg, runtime, callbacks=training_callbacks(adapter), quick_metric=quick_metric(adapter))
     result = trainer.fit()
     if result.interrupted:
         return
@@ -50,6 +58,7 @@ def train(cfg: TextConfig) -> None:
 
 def add_generate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="a run directory written by train")
+    add_checkpoint_argument(p)
     p.add_argument("--prompt", default="", help="text to continue (oracle runs: token ids separated by spaces)")
     p.add_argument(
         "--max-new-tokens",
@@ -75,7 +84,7 @@ def add_generate_args(p: argparse.ArgumentParser) -> None:
 def generate(args: argparse.Namespace) -> None:
     options = (args.max_new_tokens, args.num_samples, args.min_new_tokens, args.temperature, args.top_k, args.top_p)
     check_generate_options(*options)  # before loading anything
-    model = TextPipeline.from_folder(args.run, args.device)
+    model = TextPipeline.from_folder(args.run, args.device, args.checkpoint)
     texts = model.generate(
         args.prompt,
         args.max_new_tokens,
@@ -101,9 +110,17 @@ def generate(args: argparse.Namespace) -> None:
 
 def add_evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="a run directory written by train")
+    add_checkpoint_argument(p)
     p.add_argument("--num-samples", type=int, default=1000, help="samples for BLEU, Self-BLEU, distinct-n")
     p.add_argument("--oracle-samples", type=int, default=10_000, help="samples for NLL-oracle (paper: 100000)")
     p.add_argument("--unit", default="token", choices=("token", "word", "char"), help="BLEU / distinct-n unit")
+    p.add_argument(
+        "--temperatures",
+        default=None,
+        metavar="T1,T2,...",
+        help="also the quality-diversity curve of G and of the run's MLE checkpoint at these sampling "
+        "temperatures (oracle runs: NLL-oracle against NLL-test; text: BLEU-4 against Self-BLEU-4)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
 
@@ -111,17 +128,26 @@ def add_evaluate_args(p: argparse.ArgumentParser) -> None:
 def evaluate(args: argparse.Namespace) -> None:
     if args.num_samples < 2 or args.oracle_samples < 1:
         raise MultiganError("--num-samples must be at least 2 and --oracle-samples at least 1")
+    temperatures = None if args.temperatures is None else parse_temperatures(args.temperatures)
     cfg = load_folder_config(args.run, TextConfig)
     adapter = TextAdapter(cfg, run_dir=Path(args.run), load_data=True)
     G = adapter.build_generator()
-    load_generator(args.run, G)
+    used = load_generator(args.run, G, args.checkpoint)
     G = G.to(resolve_device(args.device))
-    report = evaluate_run(
-        adapter, G, num_samples=args.num_samples, oracle_samples=args.oracle_samples, unit=args.unit, seed=args.seed
-    )
+    counted = dict(num_samples=args.num_samples, oracle_samples=args.oracle_samples, seed=args.seed)
+    report: dict = evaluate_run(adapter, G, **counted, unit=args.unit)
     for name, entry in report.items():
         counts = " ".join(f"{k}={v}" for k, v in entry.items() if k != "value")
         print(f"{name}={entry['value']:.4f} ({counts})")
+    if temperatures is not None:
+        checkpoint = used.name if used.is_dir() else "export"
+        curves, note = temperature_curves(
+            adapter, Path(args.run), G, checkpoint, temperatures, **counted, unit=args.unit
+        )
+        if note:
+            print(note)
+        print("\n".join(format_curves(curves)))
+        report["temperature_curves"] = curves
     (Path(args.run) / "evaluation.json").write_text(json.dumps({"unit": args.unit, **report}, indent=2) + "\n")
 
 

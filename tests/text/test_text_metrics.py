@@ -59,3 +59,38 @@ def test_nll_of_a_uniform_model_is_log_vocab(lstm_factory):
         G.out.bias.zero_()
     rows = torch.randint(0, 7, (10, 5))
     assert nll(G, rows, batch=3) == pytest.approx(math.log(7), rel=1e-6)
+
+
+def _constant_logits_lstm(lstm_factory, bias: list[float], eos_id: int | None = None):
+    """An LSTM whose next-token logits are `bias` at every position (output weights zeroed)."""
+    G = lstm_factory(vocab=len(bias), eos_id=eos_id)
+    with torch.no_grad():
+        G.out.weight.zero_()
+        G.out.bias.copy_(torch.tensor(bias))
+    return G
+
+
+def test_nll_at_temperature_one_is_the_plain_nll_exactly(lstm_factory):
+    G = lstm_factory(vocab=9, eos_id=2)
+    rows = torch.randint(0, 9, (11, 6), generator=torch.Generator().manual_seed(0))
+    total, count = 0.0, 0.0  # the definition before the temperature argument existed
+    with torch.no_grad():
+        for part in rows.split(3):
+            mask = G.token_mask(part)
+            total += -(G.log_probs(part).double() * mask).sum().item()
+            count += mask.sum().item()
+    assert nll(G, rows, batch=3) == nll(G, rows, batch=3, temperature=1.0) == total / count
+
+
+def test_nll_at_a_temperature_is_the_scaled_softmax_by_hand(lstm_factory):
+    # logits ln(1, 2, 4): at T = 0.5 the probabilities are (1, 4, 16) / 21, at T = 2 (1, sqrt 2, 2) / (3 + sqrt 2)
+    G = _constant_logits_lstm(lstm_factory, [0.0, math.log(2), math.log(4)])
+    rows = torch.tensor([[0, 1, 2, 2]])
+    assert nll(G, rows) == pytest.approx(math.log(7) - (math.log(2) + 2 * math.log(4)) / 4, rel=1e-6)
+    assert nll(G, rows, temperature=0.5) == pytest.approx(math.log(21) - 2.5 * math.log(2), rel=1e-6)
+    assert nll(G, rows, temperature=2.0) == pytest.approx(math.log(3 + math.sqrt(2)) - 0.625 * math.log(2), rel=1e-6)
+    # padding after the first EOS (token 0 here) stays out: tokens 1 and 0 count, the two 2s do not
+    G = _constant_logits_lstm(lstm_factory, [0.0, math.log(2), math.log(4)], eos_id=0)
+    assert nll(G, torch.tensor([[1, 0, 2, 2]]), temperature=0.5) == pytest.approx(math.log(21) - math.log(2), rel=1e-6)
+    with pytest.raises(ValueError, match="temperature"):
+        nll(G, rows, temperature=0.0)

@@ -199,3 +199,18 @@ def test_resuming_gives_the_same_weights_as_never_stopping(tmp_path):
     for name in ("G", "D", "rollout_policy"):
         wa, wb = load_file(a / f"{name}.safetensors"), load_file(b / f"{name}.safetensors")
         assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa), name
+
+
+def test_mle_checkpoint_is_kept_and_the_quick_metric_is_logged(tmp_path):
+    out = tmp_path / "run"
+    assert recipe.main(["--config", str(TINY), f"out_dir={out}", *ORACLE, "train.eval_every=3"]) == 0
+    mle = out / "checkpoints" / "mle"
+    records = read_metrics(out)
+    mle_steps = sum(1 for r in records if r["phase"] == "mle")  # log_every=2 over a 1-epoch MLE phase
+    assert mle_steps >= 1 and json.loads((mle / "manifest.json").read_text())["step"] == max(
+        r["step"] for r in records if r["phase"] == "mle"
+    )
+    evals = [r for r in records if r["phase"] == "eval"]
+    assert evals and all({"eval/nll_oracle", "eval/diversity"} <= r.keys() for r in evals)
+    assert all(0 < r["eval/diversity"] <= 1 for r in evals)
+    assert (out / "checkpoints" / "best").is_dir()
