@@ -216,7 +216,7 @@ def format_curves(curves: dict[str, Any]) -> list[str]:
     for name, model in curves["models"].items():
         for point in model["points"]:
             lines.append(
-                f"{name:<6} {model['checkpoint']:<{width}} {point['temperature']:>5.2f} "
+                f"{name:<6} {model['checkpoint']:<{width}} {point['temperature']:>5g} "
                 f"{point[quality]:>11.4f} {point[diversity]:>11.4f}"
             )
     return lines
