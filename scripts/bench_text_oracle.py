@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import platform
 import subprocess
@@ -328,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--eval-samples", type=int, default=10_000, help="samples per NLL-oracle (paper: 100000)")
     p.add_argument("--speed-repeats", type=int, default=1)
+    p.add_argument("--skip-speed", action="store_true", help="leave out the generator-step timing")
+    p.add_argument("--json", default=None, help="also write the rows and both curves to this JSON file")
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     p.add_argument("--temperatures", default=TEMPERATURES, help=f"the temperature curve's T (default {TEMPERATURES})")
     p.add_argument("--plot", default=str(PLOT), help="the curve plot (PNG) to write")
@@ -393,22 +396,41 @@ def main(argv: list[str] | None = None) -> int:
     }
     load_after_curves = load_average()
 
-    print("timing a generator step: batched rollouts vs the per-prefix loop ...", flush=True)
-    timing = dict(
-        batch=cfg.train.batch_size,
-        seq_len=cfg.data.seq_len,
-        rollouts=s.rollouts,
-        sampler=s.sampler,
-        repeats=args.speed_repeats,
-    )
-    speeds = {"the trained LSTM generator": time_generator_steps(G, trainer.D, **timing)}
-    # the recipe's default transformer generator (2 layers, 64 wide; untrained: the cost is the same)
-    size = TransformerSize(n_layer=cfg.model.n_layer, n_head=cfg.model.n_head, n_embd=cfg.model.n_embd, n_positions=64)
-    gpt = HFGenerator.from_config(cfg.data.oracle_vocab, size, bos_id=0, eos_id=None)  # token 0 doubles as BOS
-    speeds[f"a GPT-2-style generator ({size.n_layer} layers x {size.n_embd}, KV cache)"] = time_generator_steps(
-        gpt.to(trainer.rt.device), trainer.D, **timing
-    )
-    samplers = time_samplers(cfg.data.oracle_vocab, cfg.train.batch_size * s.rollouts, trainer.rt.device)
+    speed_lines: list[str] = []
+    if not args.skip_speed:
+        print("timing a generator step: batched rollouts vs the per-prefix loop ...", flush=True)
+        timing = dict(
+            batch=cfg.train.batch_size,
+            seq_len=cfg.data.seq_len,
+            rollouts=s.rollouts,
+            sampler=s.sampler,
+            repeats=args.speed_repeats,
+        )
+        speeds = {"the trained LSTM generator": time_generator_steps(G, trainer.D, **timing)}
+        # the recipe's default transformer generator (2 layers, 64 wide; untrained: the cost is the same)
+        size = TransformerSize(
+            n_layer=cfg.model.n_layer, n_head=cfg.model.n_head, n_embd=cfg.model.n_embd, n_positions=64
+        )
+        gpt = HFGenerator.from_config(cfg.data.oracle_vocab, size, bos_id=0, eos_id=None)  # token 0 doubles as BOS
+        speeds[f"a GPT-2-style generator ({size.n_layer} layers x {size.n_embd}, KV cache)"] = time_generator_steps(
+            gpt.to(trainer.rt.device), trainer.D, **timing
+        )
+        samplers = time_samplers(cfg.data.oracle_vocab, cfg.train.batch_size * s.rollouts, trainer.rt.device)
+        for model_name, speed in speeds.items():
+            ratio = speed["loop"] / speed["batched"]
+            ratio_no_d = speed["loop_no_d"] / speed["batched_no_d"]
+            speed_lines += [
+                f"- generator step, {model_name} ({cfg.train.batch_size} sequences x {s.rollouts} rollouts, length "
+                f"{cfg.data.seq_len}, sampler {s.sampler}, mean of {args.speed_repeats}): batched "
+                f"{speed['batched']:.2f} s, per-prefix loop {speed['loop']:.2f} s: **{ratio:.2f}x**; without D's "
+                f"scoring (rollouts and the update only): batched {speed['batched_no_d']:.2f} s, "
+                f"loop {speed['loop_no_d']:.2f} s: {ratio_no_d:.2f}x",
+            ]
+        speed_lines.append(
+            f"- one draw from [{cfg.train.batch_size * s.rollouts}, {cfg.data.oracle_vocab}] logits: "
+            + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in samplers.items())
+            + f" (multinomial / icdf: {samplers['multinomial'] / samplers['icdf']:.1f}x)"
+        )
 
     table = [
         "| | NLL-oracle | published | NLL-test |",
@@ -419,22 +441,6 @@ def main(argv: list[str] | None = None) -> int:
         ),
     ]
     curve_table, comparison = curve_report(curves)
-    speed_lines = []
-    for model_name, speed in speeds.items():
-        ratio = speed["loop"] / speed["batched"]
-        ratio_no_d = speed["loop_no_d"] / speed["batched_no_d"]
-        speed_lines += [
-            f"- generator step, {model_name} ({cfg.train.batch_size} sequences x {s.rollouts} rollouts, length "
-            f"{cfg.data.seq_len}, sampler {s.sampler}, mean of {args.speed_repeats}): batched "
-            f"{speed['batched']:.2f} s, per-prefix loop {speed['loop']:.2f} s: **{ratio:.2f}x**; without D's "
-            f"scoring (rollouts and the "
-            f"update only): batched {speed['batched_no_d']:.2f} s, loop {speed['loop_no_d']:.2f} s: {ratio_no_d:.2f}x",
-        ]
-    speed_lines.append(
-        f"- one draw from [{cfg.train.batch_size * s.rollouts}, {cfg.data.oracle_vocab}] logits: "
-        + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in samplers.items())
-        + f" (multinomial / icdf: {samplers['multinomial'] / samplers['icdf']:.1f}x)"
-    )
     curve_line = "- NLL-oracle during the run (phase, phase step, value): " + ", ".join(
         f"{ph} {st}: {v:.3f}" for ph, st, v in curve
     )
@@ -473,6 +479,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(entry)
+    if args.json:
+        at_one = next((q for q in curves["SeqGAN"] if q["temperature"] == 1.0), None)
+        mle_there = None if at_one is None else at_equal_nll_test(curves["MLE"], at_one["nll_test"])
+        summary = {
+            "seed": cfg.seed,
+            "rows": rows,
+            "curves": curves,
+            # SeqGAN sampled at T=1 against MLE's curve at the same NLL-test (negative: SeqGAN better)
+            "seqgan_t1_minus_mle_curve": None if mle_there is None else at_one["nll_oracle"] - mle_there,
+            "train_seconds": train_seconds,
+        }
+        Path(args.json).write_text(json.dumps(summary, indent=1) + "\n")
     if not args.no_append:
         append_benchmarks(entry, Path(args.benchmarks_file))
         print(f"\nappended to {args.benchmarks_file}")
