@@ -29,6 +29,15 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return images.add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)
 
 
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Latents (len(t), z) along the great circle from a to b (straight where they are parallel)."""
+    t = t.unsqueeze(1)
+    omega = torch.arccos((a / a.norm() * b / b.norm()).sum().clamp(-1, 1))
+    if omega.abs() < 1e-4:
+        return (1 - t) * a + t * b
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
 class ImagePipeline:
     modality = "image"
 
@@ -85,13 +94,17 @@ class ImagePipeline:
     def interpolate(self, steps: int, *, seed: int = 0, label: int | None = None) -> torch.Tensor:
         """A strip of `steps` images (in [-1, 1]) blending two latents along the great circle between them."""
         a, b = self._latents(2, torch.Generator(self.device).manual_seed(seed))
-        t = torch.linspace(0, 1, steps, device=self.device).unsqueeze(1)
-        omega = torch.arccos((a / a.norm() * b / b.norm()).sum().clamp(-1, 1))
-        if omega.abs() < 1e-4:
-            z = (1 - t) * a + t * b
-        else:
-            z = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
-        return self._run(z, self.labels(steps, label))
+        t = torch.linspace(0, 1, steps, device=self.device)
+        return self._run(slerp(a, b, t), self.labels(steps, label))
+
+    @torch.no_grad()
+    def between(self, seed_a: int, seed_b: int, t: float, *, label: int | None = None) -> torch.Tensor:
+        """One image (1, C, H, W) in [-1, 1] a fraction t of the way (along the great circle) from the
+        latent of `sample(1, seed=seed_a)` to that of `sample(1, seed=seed_b)`."""
+        if not 0 <= t <= 1:
+            raise ConfigError(f"t must be between 0 and 1, got {t}")
+        a, b = (self._latents(1, torch.Generator(self.device).manual_seed(s))[0] for s in (seed_a, seed_b))
+        return self._run(slerp(a, b, torch.tensor([t], device=self.device)), self.labels(1, label))
 
     def generate(self, num: int, label: int | None = None, seed: int = 0) -> torch.Tensor:
         """`num` images as uint8 (num, C, H, W); `label`: a class of a class-conditional run."""
