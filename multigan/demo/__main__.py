@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         page.launch(
             server_name=args.host,
             server_port=args.port,
-            max_file_size=f"{args.max_upload_mb:g}mb",
+            max_file_size=int(args.max_upload_mb * 1024 * 1024),  # bytes
             allowed_paths=[str(out_root)],
             ssr_mode=False,
             show_error=False,

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def server(tmp_path_factory):
     log = open(root / "server.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "multigan.demo", "--run", str(root / "video"), "--run", str(root / "text")]
-        + ["--port", str(port), "--time-limit", "30"],
+        + ["--port", str(port), "--time-limit", "30", "--max-upload-mb", "1"],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=os.environ | {"GRADIO_TEMP_DIR": str(root / "gradio")},
@@ -155,3 +156,21 @@ def test_the_header_names_each_run_its_step_and_its_figures(page):
     header = page.locator("#header").inner_text()
     assert re.search(r"video\s+video: step 4; evaluation: mse 0\.\d+, psnr \d+", header), header
     assert re.search(r"text\s+text: step \d+; not evaluated yet", header), header
+
+
+def test_an_upload_over_the_cap_is_refused_and_the_server_keeps_serving(server, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (1024 * 1024 + 1))
+    boundary = "multigan-boundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.png"\r\n\r\n'.encode()
+        + big.read_bytes()
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        server["url"] + "gradio_api/upload", body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 413 and b"maximum allowed size" in refused.value.read()
+    assert urllib.request.urlopen(server["url"], timeout=10).status == 200

@@ -82,6 +82,37 @@ def test_video_bad_requests_are_one_line(workers, tmp_path):
         workers["video"].call("video_heldout", out=tmp_path, index=99, keywords=None, num_frames=3, samples=1, seed=0)
 
 
+def test_keywords_alone_draw_a_clip_and_the_heldout_clip_brings_its_caption(tmp_path):
+    run = tmp_path / "keywords"
+    assert video.main(["--config", str(TINY / "video_keywords.yaml"), f"out_dir={run}"]) == 0
+    worker = ModelWorker(run, time_limit=60)
+    try:
+        can = worker.info.abilities
+        assert can["keywords"] is True and can["context"] == 1
+        assert can["heldout"][0].startswith("held-out clip 0: the digit ")  # its caption, from captions.csv
+        drawn = worker.call(
+            "video_continue",
+            out=tmp_path,
+            files=[],
+            keywords="the digit 3 moves up and down",
+            num_frames=4,
+            samples=2,
+            seed=0,
+        )
+        info = probe(drawn["video"], exact=True)
+        assert info.frames == 4 and (info.width, info.height) == (2 * 16 * 8 + 2 * 8, 16 * 8)  # 2 samples side by side
+        (tmp_path / "h").mkdir()
+        heldout = worker.call(
+            "video_heldout", out=tmp_path / "h", index=0, keywords="", num_frames=3, samples=1, seed=0
+        )
+        assert (
+            heldout["caption"] == can["heldout"][0].split(": ", 1)[1]
+            and probe(heldout["video"], exact=True).frames == 4
+        )
+    finally:
+        worker.close()
+
+
 def test_translate_keeps_the_source_beside_the_result_and_blends(workers, tmp_path):
     source = tmp_path / "digit.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (20, 30, 3), dtype=np.uint8)).save(source)
