@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for recipe in (r for r in RECIPES[::-1] if r in recipes):
         chosen = [r for r in runs if r.recipe == recipe]
-        extra = f", overrides {' '.join(overrides[recipe])}" if overrides[recipe] else " (default config)"
+        base = " (the mini oracle schedule)" if recipe == "text" else " (default config)"
+        extra = f"{base}, overrides {' '.join(overrides[recipe])}" if overrides[recipe] else base
         entry += ["", f"**{recipe}**{extra}, seeds {', '.join(map(str, args.seeds))}:", "", *table(chosen)]
     text = "\n".join(entry) + "\n"
     print(text)

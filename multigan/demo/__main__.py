@@ -30,7 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="127.0.0.1",
         help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 lets anyone who can reach it in)",
     )
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda or cuda:N")
     p.add_argument("--time-limit", type=float, default=60.0, help="seconds a request may run before it is cancelled")
     p.add_argument("--max-upload-mb", type=float, default=20.0, help="size cap of one uploaded file")
     return p.parse_args(argv)

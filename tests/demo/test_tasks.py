@@ -189,3 +189,13 @@ def test_the_page_has_a_tab_per_run_and_reads_only_uploads(workers, runs, tmp_pa
         page.uploaded("/etc/passwd")
     evaluation = {"model": {"mse": {"per_step": [1, 2], "mean": 0.04}, "psnr": {"mean": 14.7}}, "clips": 100}
     assert headline(evaluation) == ["mse 0.04", "psnr 14.7"]
+
+
+@pytest.mark.gpu
+def test_a_run_served_on_cuda_gives_the_same_kind_of_clip(runs, tmp_path):
+    worker = ModelWorker(runs / "video", device="cuda", time_limit=120)
+    try:
+        result = worker.call("video_heldout", out=tmp_path, index=0, keywords=None, num_frames=3, samples=1, seed=0)
+        assert probe(result["video"], exact=True).frames == 6
+    finally:
+        worker.close()
