@@ -6,6 +6,7 @@
     python scripts/bench_video.py --keywords      # 3. only: trains the keywords preset and its ablation
     python scripts/bench_video.py --keywords --runs RUN ABLATION_RUN   # 3. on runs trained before
     python scripts/bench_video.py --step-cost     # 4. only: seconds per training step, side by side
+    python scripts/bench_video.py --levers --steps 500 --runs-dir /tmp/levers   # 5. only: the quality levers
 
 1. Loader throughput: clips/s of multigan's VideoClips (open, seek, decode, resize in FFmpeg,
    close, per clip) against a bare PyAV loop that decodes the same frames of the same files
@@ -27,6 +28,14 @@
    the trainer runs them) for the default recipe, the keywords preset and the keywords preset
    without its drawn clips (loss.free_weight=0), measured in one process, in turn, after warm-up.
 
+5. Quality levers (issue "Video quality"), one at a time at the same budget: each lever is the
+   default recipe plus a few overrides, trained as a user would (`python -m multigan.recipes.video`
+   in child processes, one torch thread each, --jobs at a time) on moving digits of 30 frames, then
+   rolled out 10 -> 20 on the 100 held-out clips: MSE and SSIM over the first 10 and all 20
+   predicted steps, how many of the 20 steps beat both the blank frame and copy-last on both
+   metrics, the worst step's MSE over the blank frame's, the sharpness figures and the feature
+   distance (first 10 steps). Runs already trained in --runs-dir are scored, not retrained.
+
 Appends the command, the machine, the versions and the tables under "## Video" in
 docs/BENCHMARKS.md (other sections are left as they are).
 """
@@ -36,17 +45,23 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
+import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -331,6 +346,147 @@ def bench_step_cost(cache_dir: str, log, steps: int = 8) -> list[str]:
     return lines
 
 
+# ------------------------------------------------------------------------------------ levers
+
+LEVER_FRAMES = 30  # moving digits of 30 frames: 10 context + a 20-frame rollout
+LEVERS: dict[str, list[str]] = {  # row -> overrides of the default recipe
+    "trains 10 -> 5 (the 0.3 default)": ["data.predict=5"],
+    "trains 10 -> 10": ["data.predict=10"],
+    "trains 10 -> 10, L1 only": ["data.predict=10", "loss.adv_weight=0"],
+    "trains 10 -> 10, MSE only (reference)": ["data.predict=10", "loss.adv_weight=0", "loss.recon=mse"],
+    "trains 10 -> 10, GAN + MSE": ["data.predict=10", "loss.recon=mse"],
+    "trains 10 -> 10, feature matching": ["data.predict=10", "loss.feature_weight=10"],
+    "trains 10 -> 10, warps the seed": ["data.predict=10", "model.warp_from=seed"],
+    "trains 10 -> 10, warps the seed, L1 only": ["data.predict=10", "model.warp_from=seed", "loss.adv_weight=0"],
+    "trains 10 -> 10, GAN + L1 + MSE": ["data.predict=10", "loss.recon=l1+mse"],
+    "trains 10 -> 10, L1 + MSE only": ["data.predict=10", "loss.adv_weight=0", "loss.recon=l1+mse"],
+}
+
+
+@dataclass
+class LeverRun:
+    name: str
+    folder: Path
+    overrides: list[str]
+    seconds: float = 0.0
+
+
+def train_lever(run: LeverRun, steps: int, seed: int, cache_dir: str) -> LeverRun:
+    """One lever trained by the user's command in a child process with one torch thread (skipped
+    when run.folder already holds a finished run: its evaluation.json)."""
+    if (run.folder / "evaluation.json").is_file():
+        return run
+    run.folder.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "multigan.recipes.video", f"out_dir={run.folder}", f"seed={seed}",
+        f"data.digits_frames={LEVER_FRAMES}", f"train.steps={steps}", "train.checkpoint_every=0",
+        *([f"data.cache_dir={cache_dir}"] if cache_dir else []), *run.overrides,
+    ]  # fmt: skip
+    env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    t = time.perf_counter()
+    with open(run.folder.with_suffix(".log"), "w") as log:
+        subprocess.run(command, check=True, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    run.seconds = time.perf_counter() - t
+    (run.folder / "bench_seconds.txt").write_text(f"{run.seconds:.1f}\n")
+    return run
+
+
+def per_step(pred: torch.Tensor, truth: torch.Tensor) -> dict[str, list[float]]:
+    """{"mse": [...], "ssim": [...]}: each predicted step's mean over the clips."""
+    return {k: cast(list[float], v["per_step"]) for k, v in summarize(per_frame(pred, truth, ("mse", "ssim"))).items()}
+
+
+def rollout_scores(pred: torch.Tensor, truth: torch.Tensor, context: torch.Tensor, classifier) -> dict:
+    """pred, truth (b, 20, c, h, w) and context (b, 10, c, h, w), all in [0, 1]."""
+    model = per_step(pred, truth)
+    copy = per_step(context[:, -1:].expand_as(truth), truth)
+    blank = per_step(context.amin(1, keepdim=True).expand_as(truth), truth)
+    steps = len(model["mse"])
+    wins = sum(
+        model["mse"][i] < min(copy["mse"][i], blank["mse"][i])
+        and model["ssim"][i] > max(copy["ssim"][i], blank["ssim"][i])
+        for i in range(steps)
+    )
+    mean = lambda xs: sum(xs) / len(xs)
+    first = pred[:, :10]
+    flat = lambda x: (x * 2 - 1).flatten(0, 1).float()
+    fd = frechet_distance(patch_features(classifier, flat(first)), patch_features(classifier, flat(truth[:, :10])))
+    return {
+        "mse10": mean(model["mse"][:10]), "ssim10": mean(model["ssim"][:10]),
+        "mse20": mean(model["mse"]), "ssim20": mean(model["ssim"]),
+        "blank_mse10": mean(blank["mse"][:10]), "blank_mse20": mean(blank["mse"]),
+        "wins": wins, "steps": steps,
+        "worst": max(m / b for m, b in zip(model["mse"], blank["mse"])),
+        "sharpness": float(sharpness(first, truth[:, :10]).mean()),
+        "grad_ratio": float(grad_ratio(first, truth[:, :10]).mean()),
+        "feature_fd": fd,
+        "per_step": model, "copy_per_step": copy, "blank_per_step": blank,
+    }  # fmt: skip
+
+
+def score_lever(folder: Path, clips: torch.Tensor, classifier) -> dict:
+    model = VideoPipeline.from_folder(folder)
+    with torch.no_grad():
+        pred = torch.cat([model.continue_clips(c[:, :10], 20, seed=i)[0] for i, c in enumerate(clips.split(25))])
+    unit = lambda x: x.add(1).div(2).clamp(0, 1)
+    return rollout_scores(unit(pred), unit(clips[:, 10:]), unit(clips[:, :10]), classifier)
+
+
+def bench_levers(names: list[str], runs_dir: Path, steps: int, seed: int, jobs: int, cache_dir: str, log) -> list[str]:
+    unknown = [n for n in names if n not in LEVERS]
+    if unknown:
+        raise SystemExit(f"bench_video.py: unknown lever {unknown[0]!r}; known: {', '.join(LEVERS)}")
+    slug = lambda name: "".join(ch if ch.isalnum() else "_" for ch in name).strip("_")
+    runs = [LeverRun(name, runs_dir / slug(name), LEVERS[name]) for name in names]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for done in tqdm(as_completed([pool.submit(train_lever, r, steps, seed, cache_dir) for r in runs]),
+                         total=len(runs), desc="levers", unit="run"):  # fmt: skip
+            log(f"trained: {done.result().name}")
+    common = [f"data.digits_frames={LEVER_FRAMES}"] + ([f"data.cache_dir={cache_dir}"] if cache_dir else [])
+    adapter = VideoAdapter(load_config(VideoConfig, None, common))
+    test = adapter.heldout(20, 10)
+    clips = to_unit(torch.stack([test[i] for i in range(len(test))]))
+    classifier = digit_classifier()
+    scores = {}
+    for run in tqdm(runs, desc="scoring", unit="run"):
+        scores[run.name] = score_lever(run.folder, clips, classifier)
+        seconds_file = run.folder / "bench_seconds.txt"
+        scores[run.name]["seconds"] = float(seconds_file.read_text()) if seconds_file.is_file() else float("nan")
+    any_score = next(iter(scores.values()))
+    lines = [
+        f"Quality levers, one at a time: each row is the default recipe plus its overrides, {steps} training steps "
+        f"at batch 8, seed {seed}, trained by `python -m multigan.recipes.video` with one torch thread ({jobs} "
+        f"at a time), on moving digits of {LEVER_FRAMES} frames; scored on a 10 -> 20 rollout of the "
+        f"{len(test)} held-out clips. MSE per pixel on [0, 1]; blank frame: MSE {any_score['blank_mse10']:.4f} "
+        f"(10 steps), {any_score['blank_mse20']:.4f} (20 steps). 'steps won': predicted steps whose MSE and "
+        "SSIM both beat the blank frame and copy-last; 'worst': the highest ratio of a step's MSE to the "
+        "blank frame's (below 1: every step beats it). Sharpness, grad ratio and feature FD on the first 10 "
+        "steps, as in the table above. Train s: wall time of the command, including its own evaluation.",
+        "",
+        "| lever | overrides | train s | MSE 10 | SSIM 10 | MSE 20 | SSIM 20 | steps won | worst | sharpness dB "
+        "| grad ratio | feature FD |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        r = scores[run.name]
+        overrides = " ".join(f"`{o}`" for o in run.overrides) or "-"
+        lines.append(
+            f"| {run.name} | {overrides} | {r['seconds']:.0f} | {r['mse10']:.4f} | {r['ssim10']:.4f} | "
+            f"{r['mse20']:.4f} | {r['ssim20']:.4f} | {r['wins']} / {r['steps']} | {r['worst']:.2f} | "
+            f"{r['sharpness']:.2f} | {r['grad_ratio']:.3f} | {r['feature_fd']:.2f} |"
+        )
+    lines += ["", "MSE per predicted step (x 1000), 1 to 20:", ""]
+    lines += ["| row | " + " | ".join(str(i + 1) for i in range(any_score["steps"])) + " |"]
+    lines += ["|---|" + "---:|" * any_score["steps"]]
+    per_step = [(run.name, scores[run.name]["per_step"]["mse"]) for run in runs]
+    per_step += [
+        ("copy last frame", any_score["copy_per_step"]["mse"]),
+        ("blank frame", any_score["blank_per_step"]["mse"]),
+    ]
+    lines += [f"| {name} | " + " | ".join(f"{1000 * v:.1f}" for v in values) + " |" for name, values in per_step]
+    return lines
+
+
 # ------------------------------------------------------------------------------------ output
 
 
@@ -346,6 +502,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-write", action="store_true", help="print only")
     p.add_argument("--keywords", action="store_true", help="only the keywords benchmark (3.)")
     p.add_argument("--step-cost", action="store_true", help="only the step-cost benchmark (4.)")
+    p.add_argument("--levers", nargs="*", default=None, metavar="LEVER", help="only the levers (5.); none named: all")
+    p.add_argument("--runs-dir", default="", help="--levers: where the runs are kept (default: a temporary folder)")
+    p.add_argument("--seed", type=int, default=0, help="--levers: the runs' seed (default 0)")
+    p.add_argument("--jobs", type=int, default=2, help="--levers: runs trained at a time (default 2)")
     p.add_argument(
         "--runs", nargs=2, default=[], metavar="RUN", help="--keywords: the preset's and the ablation's runs"
     )
@@ -353,7 +513,12 @@ def main(argv: list[str] | None = None) -> int:
     log = lambda msg: print(msg, file=sys.stderr, flush=True)
     started = time.perf_counter()
     header = machine()
-    if args.step_cost:
+    if args.levers is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            runs_dir = Path(args.runs_dir or tmp)
+            names = args.levers or list(LEVERS)
+            tables = bench_levers(names, runs_dir, args.steps, args.seed, args.jobs, args.cache_dir, log)
+    elif args.step_cost:
         tables = bench_step_cost(args.cache_dir, log)
     elif args.keywords:
         tables = bench_keywords(args.runs, args.cache_dir, log)
@@ -362,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
         tables = bench_loader(root / "train", args.clips, args.repeats, args.workers, log)
         if not args.skip_train:
             tables += ["", *bench_quality(args.steps, args.cache_dir, log)]
-    command = "python scripts/bench_video.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python scripts/bench_video.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     entry = "\n".join(
         [

@@ -4,8 +4,8 @@ A batch is a stack of clips (b, K + P, c, h, w): K context frames the generator 
 it must continue with. Real = the clip as recorded; fake = the same K context frames followed by
 P generated ones. The image discriminator judges single predicted frames, the video
 discriminator whole clips (context included). G's loss is the core's adversarial loss on both
-heads plus a weighted L1 reconstruction of the P frames (`loss.recon_weight`; 0 gives a pure
-GAN, `loss.adv_weight=0` an L1-only predictor and no D updates at all).
+heads plus a weighted reconstruction of the P frames (`loss.recon`: L1, MSE or their sum; `loss.recon_weight`
+0 gives a pure GAN, `loss.adv_weight=0` a reconstruction-only predictor and no D updates at all).
 
 Keywords (`model.keywords=true`): each clip carries its caption (captions.csv or a .txt beside
 the video; the moving digits' grammar writes one). G and D read it; a share of the captions
@@ -13,6 +13,10 @@ the video; the moving digits' grammar writes one). G and D read it; a share of t
 clips G draws from the caption alone, first frame included, are fakes too (`loss.free_weight`),
 and a real clip shown with another clip's caption counts as fake for D (the matching-aware loss,
 `loss.match_weight`).
+
+Feature matching (`loss.feature_weight`): G also pays the L1 distance between D's activations, layer
+by layer, for its clip and for the real clip with the same context (pix2pixHD's term; a distance in
+the discriminator's intermediate layers rather than in pixels).
 """
 
 from __future__ import annotations
@@ -302,17 +306,26 @@ class VideoAdapter:
         context, future = self._split(batch.frames)
         caption = self._training_caption(batch)
         pred = G(context, future.shape[1], caption=caption)
-        l1 = (pred.float() - future.float()).abs().mean()
-        loss = lc.recon_weight * l1
-        logs: dict[str, Any] = {"g_l1": l1.detach()}
+        error = pred.float() - future.float()
+        terms = {"l1": error.abs().mean, "mse": error.square().mean}
+        parts = {kind: terms[kind]() for kind in lc.recon.split("+")}
+        loss = lc.recon_weight * sum(parts.values())
+        logs: dict[str, Any] = {f"g_{kind}": part.detach() for kind, part in parts.items()}
         if lc.adv_weight > 0:
             clip = torch.cat([context, pred], 1)
             frames = self._frames_for_image_d(b, clip.device)
             drawn = self._drawn_clips(G, caption, length)
             for name, weight in self._heads(D):
-                adv = generator_loss(lc.kind, D(clip, frames, head=name, caption=caption))
+                logits, maps = D(clip, frames, head=name, caption=caption, features=True)
+                adv = generator_loss(lc.kind, logits)
                 loss = loss + lc.adv_weight * weight * adv
                 logs[f"g_{name}"] = adv.detach()
+                if lc.feature_weight > 0:
+                    with torch.no_grad():
+                        _, real_maps = D(batch.frames, frames, head=name, caption=caption, features=True)
+                    matching = torch.stack([(f - r).abs().mean() for f, r in zip(maps, real_maps)]).mean()
+                    loss = loss + lc.feature_weight * weight * matching
+                    logs[f"g_{name}_features"] = matching.detach()
                 if drawn is not None:
                     drawn_clips, drawn_caption = drawn
                     drawn_frames = self._frames_of_drawn_clips(len(drawn_caption), clip.device)

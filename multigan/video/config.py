@@ -51,6 +51,9 @@ class VideoDataConfig:
             )
 
 
+WARP_SOURCES = ("previous", "seed")
+
+
 @dataclass
 class VideoModelConfig:
     g_width: int = 16  # G's full-resolution feature channels (x2 per level, up to x4)
@@ -58,6 +61,7 @@ class VideoModelConfig:
     z_clip: int = 8  # noise channels per clip
     z_frame: int = 4  # noise channels per predicted frame
     warp: bool = True  # next frame = mask * warped previous frame + (1 - mask) * synthesised frame
+    warp_from: str = "previous"  # "previous": warp the frame before; "seed": the last seed frame, by the composed flow
     motion_input: bool = True  # G's encoder also sees each frame's difference from the previous one
     d_width: int = 16  # the 3D video D dominates the cost of a step on a CPU; 32 makes steps ~1.6x slower
     spectral_norm: bool = True  # on both discriminators
@@ -76,6 +80,10 @@ class VideoModelConfig:
             raise ConfigError("model.text_encoder: only with model.keywords=true")
         if self.text_encoder and not Path(self.text_encoder).is_dir():
             raise ConfigError(f"model.text_encoder: {self.text_encoder!r} is not a folder holding a transformers model")
+        if self.warp_from not in WARP_SOURCES:
+            raise ConfigError(
+                f"model.warp_from: must be one of {', '.join(map(repr, WARP_SOURCES))}, got {self.warp_from!r}"
+            )
         for key in ("g_width", "hidden", "d_width", "image_d_frames", "cond_dim"):
             check_positive(f"model.{key}", getattr(self, key))
         for key in ("z_clip", "z_frame"):
@@ -84,20 +92,35 @@ class VideoModelConfig:
             raise ConfigError("model.image_d, model.video_d: at least one discriminator is needed")
 
 
+RECON_KINDS = ("l1", "mse", "l1+mse")
+
+
 @dataclass
 class VideoLossConfig(LossConfig):
     kind: str = "hinge"
-    recon_weight: float = 100.0  # weight of the L1 reconstruction of the predicted frames; 0: pure GAN
+    recon_weight: float = 100.0  # weight of the reconstruction of the predicted frames; 0: pure GAN
+    recon: str = "l1"  # the reconstruction term: "l1" (mean absolute error), "mse" (mean squared error), "l1+mse"
     adv_weight: float = 1.0  # weight of the adversarial terms; 0: L1 only (D is not trained)
     image_weight: float = 1.0  # image discriminator's share of the adversarial loss
     video_weight: float = 1.0  # video discriminator's share
     match_weight: float = 1.0  # keywords: matching-aware term (real clip + another clip's caption = fake); 0: off
     free_weight: float = 1.0  # keywords: weight of the clips G draws from the caption alone, first frame included
+    feature_weight: float = 0.0  # L1 between D's layer activations for generated and real clips (pix2pixHD); 0: off
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for key in ("recon_weight", "adv_weight", "image_weight", "video_weight", "match_weight", "free_weight"):
+        for key in (
+            "recon_weight",
+            "adv_weight",
+            "image_weight",
+            "video_weight",
+            "match_weight",
+            "free_weight",
+            "feature_weight",
+        ):
             check_positive(f"loss.{key}", getattr(self, key), allow_zero=True)
+        if self.recon not in RECON_KINDS:
+            raise ConfigError(f"loss.recon: must be one of {', '.join(map(repr, RECON_KINDS))}, got {self.recon!r}")
         if self.recon_weight == 0 and self.adv_weight == 0:
             raise ConfigError("loss.recon_weight, loss.adv_weight: both are 0, nothing to train")
 

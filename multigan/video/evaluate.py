@@ -29,6 +29,12 @@ from multigan.video.pipeline import VideoPipeline
 HEADLINE = ("mse", "psnr", "ssim")
 
 
+PROTOCOL = (
+    "values in [0, 1]; frame_mse: summed over a frame's pixels (OpenSTL's MSE); mse, mae: per pixel; "
+    "psnr: 10 log10(1 / mse) of each frame, then averaged over frames"
+)
+
+
 @dataclass
 class PredictionReport:
     context: int
@@ -46,6 +52,7 @@ class PredictionReport:
         for name in self.model:
             row = (self.model[name]["mean"], self.copy_last[name]["mean"], self.blank[name]["mean"])
             out.append(f"  {name:<10} " + " ".join(f"{v:>10.4f}" for v in row))
+        out.append(f"  ({PROTOCOL})")
         if per_step:
             for name in HEADLINE:
                 steps = " ".join(f"{v:.4f}" for v in self.model[name]["per_step"])

@@ -94,7 +94,10 @@ class FrameDecoder(nn.Module):
                 bias[channels : channels + 2].zero_()
                 bias[channels + 2].fill_(4.0)
 
-    def forward(self, h: torch.Tensor, skips: list[torch.Tensor], previous: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, h: torch.Tensor, skips: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """(synthesised image, flow in pixels (n, 2, h, w), mask); flow and mask are None without warp."""
         up = lambda z: F.interpolate(z, scale_factor=2.0, mode="nearest")
         x = self.up3(torch.cat([h, skips[3]], 1))
         x = self.up2(torch.cat([up(x), skips[2]], 1))
@@ -102,9 +105,8 @@ class FrameDecoder(nn.Module):
         x = self.out(torch.cat([up(x), skips[0]], 1))
         image = torch.tanh(x[:, : self.channels])
         if not self.warp:
-            return image
-        flow, mask = x[:, self.channels : self.channels + 2], torch.sigmoid(x[:, self.channels + 2 :])
-        return mask * warp(previous, flow) + (1 - mask) * image
+            return image, None, None
+        return image, x[:, self.channels : self.channels + 2], torch.sigmoid(x[:, self.channels + 2 :])
 
 
 def warp(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -220,10 +222,18 @@ class VideoGenerator(nn.Module):
         for i in range(k):
             state = self.gru(torch.cat([self._condition(feats[-1][:, i], cond), z_clip, quiet], 1), state)
         skips = [f[:, -1] for f in feats]
-        last = context[:, -1]
+        seed = last = context[:, -1]
+        carried: torch.Tensor | None = None  # warp_from="seed": the flow from the seed to this frame
         frames = []
         for t in range(num_frames):
-            frame = self.decoder(state, skips, last)
+            image, flow, mask = self.decoder(state, skips)
+            if flow is None or mask is None:
+                frame = image
+            elif cfg.warp_from == "seed":  # compose the flows, resample the seed once: no blur that builds up
+                carried = flow if carried is None else flow + warp(carried, flow)
+                frame = mask * warp(seed, carried) + (1 - mask) * image
+            else:
+                frame = mask * warp(last, flow) + (1 - mask) * image
             frames.append(frame)
             if t + 1 < num_frames:  # encode the new frame (and its motion) and step the GRU
                 skips = self.encoder(self._encoder_input(torch.stack([last, frame], 1))[:, -1])
@@ -258,7 +268,8 @@ def _maybe_sn(module: nn.Module, on: bool) -> nn.Module:
 
 
 class ImageDiscriminator(nn.Module):
-    """Frames (n, c, h, w) [+ caption vectors (n, cond_dim)] -> one logit per frame."""
+    """Frames (n, c, h, w) [+ caption vectors (n, cond_dim)] -> one logit per frame (and the
+    activations of every layer)."""
 
     def __init__(self, channels: int, w: int, sn: bool, cond_dim: int = 0):
         super().__init__()
@@ -271,8 +282,20 @@ class ImageDiscriminator(nn.Module):
         self.head = _maybe_sn(nn.Linear(cin, 1), sn)
         self.embed = _maybe_sn(nn.Linear(cond_dim, cin), sn) if cond_dim else None
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        return _logit(self.head, self.embed, self.features(x).mean(dim=(2, 3)), cond)
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(logits, the activations of every layer)."""
+        maps = _feature_maps(self.features, x)
+        return _logit(self.head, self.embed, maps[-1].mean(dim=(2, 3)), cond), maps
+
+
+def _feature_maps(features: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
+    """The output of every (conv, activation) pair of `features`, first to last."""
+    maps = []
+    for layer in features:
+        x = layer(x)
+        if isinstance(layer, nn.LeakyReLU):
+            maps.append(x)
+    return maps
 
 
 def _logit(head: nn.Module, embed: nn.Module | None, h: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
@@ -284,7 +307,7 @@ def _logit(head: nn.Module, embed: nn.Module | None, h: torch.Tensor, cond: torc
 
 class ClipDiscriminator(nn.Module):
     """Clips (b, t, c, h, w) [+ caption vectors (b, cond_dim)] -> one logit per clip, from 3D
-    convolutions over time and space."""
+    convolutions over time and space (and the activations of every layer)."""
 
     def __init__(self, channels: int, w: int, sn: bool, cond_dim: int = 0):
         super().__init__()
@@ -297,9 +320,9 @@ class ClipDiscriminator(nn.Module):
         self.head = _maybe_sn(nn.Linear(cin, 1), sn)
         self.embed = _maybe_sn(nn.Linear(cond_dim, cin), sn) if cond_dim else None
 
-    def forward(self, clip: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.features(rearrange(clip, "b t c h w -> b c t h w"))
-        return _logit(self.head, self.embed, x.mean(dim=(2, 3, 4)), cond)
+    def forward(self, clip: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        maps = _feature_maps(self.features, rearrange(clip, "b t c h w -> b c t h w"))
+        return _logit(self.head, self.embed, maps[-1].mean(dim=(2, 3, 4)), cond), maps
 
 
 class VideoDiscriminator(nn.Module):
@@ -307,7 +330,8 @@ class VideoDiscriminator(nn.Module):
 
     forward(clip, frames) -> {"image": (b * n,), "video": (b,)} logits: the image D judges the
     frames at indices `frames` (b, n) of each clip (all frames when None), the video D the whole
-    clip. `head="image"` or `"video"` runs and returns only that one. A keywords D (cfg.keywords)
+    clip. `head="image"` or `"video"` runs and returns only that one; with `features=True`, as
+    (logits, the activations of each of its layers), for feature matching. A keywords D (cfg.keywords)
     also reads each clip's `caption` (None: no condition) through its own caption encoder.
     """
 
@@ -331,9 +355,12 @@ class VideoDiscriminator(nn.Module):
         frames: torch.Tensor | None = None,
         head: str | None = None,
         caption: CaptionTokens | None = None,
-    ) -> dict[str, torch.Tensor] | torch.Tensor:
+        features: bool = False,
+    ) -> dict[str, torch.Tensor] | torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         if head is not None and head not in self.heads:
             raise ValueError(f"no {head!r} discriminator here (have {', '.join(self.heads)})")
+        if features and head is None:
+            raise ValueError("features=True needs one head")
         cond = None
         if self.condition is not None:
             cond = self.condition((caption or no_caption(clip.shape[0])).to(clip.device))
@@ -346,4 +373,6 @@ class VideoDiscriminator(nn.Module):
             out["image"] = self.image(rearrange(picked, "b n c h w -> (b n) c h w"), frame_cond)
         if self.video is not None and head in (None, "video"):
             out["video"] = self.video(clip, cond)
-        return out[head] if head is not None else out
+        if head is None:
+            return {name: logit for name, (logit, _) in out.items()}
+        return out[head] if features else out[head][0]

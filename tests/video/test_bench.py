@@ -1,6 +1,7 @@
 """scripts/bench_video.py keeps other sections of docs/BENCHMARKS.md and appends to its own."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_video.py"
@@ -9,6 +10,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_video.py"
 def load_bench():
     spec = importlib.util.spec_from_file_location("bench_video", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

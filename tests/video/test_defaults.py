@@ -32,6 +32,9 @@ def test_the_gpu_preset_is_the_10_to_10_protocol_at_64_pixels():
         ("loss.recon_weight=0", None),  # a pure GAN is allowed
         ("model.image_d=false", None),
         ("data.channels=2", "data.channels"),
+        ("loss.recon=mse", None),
+        ("loss.recon=l2", r"loss.recon: must be one of 'l1', 'mse', 'l1\+mse'"),
+        ("loss.feature_weight=-1", "loss.feature_weight"),
     ],
 )
 def test_config_checks(override, message):

@@ -61,6 +61,27 @@ def test_warp_moves_content_by_the_flow():
     assert torch.equal(warp(frame, torch.zeros_like(flow)), frame)
 
 
+@pytest.mark.parametrize("warp_from", ["previous", "seed"])
+def test_warping_the_seed_by_the_composed_flow_keeps_half_pixel_steps_sharp(warp_from):
+    ctx = -torch.ones(1, 1, 1, 16, 16)
+    ctx[..., 6:9, 4:7] = 1.0  # a white square on black
+    g = VideoGenerator(VideoModelConfig(warp_from=warp_from, **SMALL_G))
+    with torch.no_grad():  # the decoder's output fixed: flow 0.5 px to the right everywhere, mask ~1
+        g.decoder.out.weight.zero_()
+        bias = g.decoder.out.bias
+        bias.zero_()
+        bias[1], bias[3] = -0.5, 20.0  # channels: image, flow x, flow y, mask
+        out = g(ctx, 2)
+    one_pixel_right = ctx[:, 0].roll(1, dims=-1)
+    error = (out[:, 1] - one_pixel_right).abs().max().item()
+    if warp_from == "seed":  # 0.5 + 0.5 px composed, the seed resampled once: an exact shift
+        assert error < 1e-4
+    else:  # two half-pixel bilinear resamplings: the square's edges are smeared
+        assert error > 0.2
+    with pytest.raises(ConfigError, match="model.warp_from"):
+        VideoModelConfig(warp_from="first")
+
+
 def test_gradients_reach_the_generator_through_the_discriminator():
     g = VideoGenerator(VideoModelConfig(**SMALL_G))
     d = VideoDiscriminator(VideoModelConfig(d_width=4))
@@ -94,3 +115,47 @@ def test_bad_inputs_are_named():
         g(context(c=3), 2)
     with pytest.raises(ValueError, match="num_frames"):
         g(context(), 0)
+
+
+def test_discriminator_features_for_feature_matching():
+    d = VideoDiscriminator(VideoModelConfig(d_width=4)).eval()  # eval: spectral norm's power step stays put
+    clip = context(2, 5)
+    frames = torch.tensor([[3, 4], [4, 3]])
+    for head, n in (("image", 4), ("video", 2)):
+        logits, maps = d(clip, frames, head=head, features=True)
+        assert torch.equal(logits, d(clip, frames, head=head))  # the same logits as without features
+        assert logits.shape == (n,) and len(maps) == 4  # one activation per (conv, LeakyReLU) layer
+        assert all(m.shape[0] == n for m in maps)
+    with pytest.raises(ValueError, match="one head"):
+        d(clip, frames, features=True)
+
+
+@pytest.mark.parametrize("recon", ["l1", "mse", "l1+mse"])
+def test_feature_matching_and_the_reconstruction_kind_reach_the_generator(tmp_path, recon):
+    from pathlib import Path
+
+    from multigan.core.config import load_config
+    from multigan.video.adapter import VideoAdapter
+    from multigan.video.config import VideoConfig
+
+    tiny = Path(__file__).resolve().parents[2] / "recipes" / "tiny" / "video.yaml"
+    overrides = [f"out_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path}", f"loss.recon={recon}"]
+    adapter = VideoAdapter(load_config(VideoConfig, tiny, [*overrides, "loss.feature_weight=10"]))
+    nets = adapter.build_models()
+    ds = adapter.dataset()
+    batch = adapter.to_device(adapter.collate([ds[i] for i in range(4)]), torch.device("cpu"))
+    out = adapter.generator_loss(nets.G, nets.D, batch)
+    assert {f"g_{kind}" for kind in recon.split("+")} | {"g_image_features", "g_video_features"} <= set(out.logs)
+    assert all(float(out.logs[k]) > 0 for k in ("g_image_features", "g_video_features"))
+    out.loss.backward()
+    assert all(p.grad is not None and p.grad.isfinite().all() for p in nets.G.decoder.parameters())
+    # Without the term, G's loss is smaller by exactly the weighted feature distances (D in eval
+    # mode: in training mode spectral norm's power step changes D at every call).
+    nets.D.eval()
+    plain = VideoAdapter(load_config(VideoConfig, tiny, overrides))
+    torch.manual_seed(0)
+    with_features = adapter.generator_loss(nets.G, nets.D, batch)
+    torch.manual_seed(0)
+    without = plain.generator_loss(nets.G, nets.D, batch)
+    extra = 10 * (with_features.logs["g_image_features"] + with_features.logs["g_video_features"])
+    assert torch.allclose(with_features.loss - without.loss, extra, atol=1e-4)

@@ -88,6 +88,7 @@ def test_evaluate_with_best_of_n(tiny_run, capsys):
     assert recipe.main([*run, "--samples", "3"]) == 0
     out = capsys.readouterr().out
     assert "3 -> 5 frames on 3 held-out clips, best of 3 samples" in out and "copy-last" in out
+    assert "psnr: 10 log10(1 / mse) of each frame" in out  # which of the two PSNR formulas in use (OpenSTL #191)
     report = json.loads((tiny_run / "evaluation.json").read_text())
     assert len(report["model"]["ssim"]["per_step"]) == 5 and report["samples"] == 3
     assert recipe.main(["evaluate", "--run", str(tiny_run)]) == 2  # 10 -> 10 needs 20-frame videos
