@@ -360,6 +360,7 @@ LEVERS: dict[str, list[str]] = {  # row -> overrides of the default recipe
     "trains 10 -> 10, warps the seed, L1 only": ["data.predict=10", "model.warp_from=seed", "loss.adv_weight=0"],
     "trains 10 -> 10, GAN + L1 + MSE": ["data.predict=10", "loss.recon=l1+mse"],
     "trains 10 -> 10, L1 + MSE only": ["data.predict=10", "loss.adv_weight=0", "loss.recon=l1+mse"],
+    "trains 10 -> 5, GAN + L1 + MSE": ["data.predict=5", "loss.recon=l1+mse"],
 }
 
 
@@ -433,9 +434,6 @@ def score_lever(folder: Path, clips: torch.Tensor, classifier) -> dict:
 
 
 def bench_levers(names: list[str], runs_dir: Path, steps: int, seed: int, jobs: int, cache_dir: str, log) -> list[str]:
-    unknown = [n for n in names if n not in LEVERS]
-    if unknown:
-        raise SystemExit(f"bench_video.py: unknown lever {unknown[0]!r}; known: {', '.join(LEVERS)}")
     slug = lambda name: "".join(ch if ch.isalnum() else "_" for ch in name).strip("_")
     runs = [LeverRun(name, runs_dir / slug(name), LEVERS[name]) for name in names]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -513,6 +511,10 @@ def main(argv: list[str] | None = None) -> int:
     log = lambda msg: print(msg, file=sys.stderr, flush=True)
     started = time.perf_counter()
     header = machine()
+    unknown = [name for name in args.levers or [] if name not in LEVERS]
+    if unknown:
+        print(f"bench_video.py: error: unknown lever {unknown[0]!r}; known: {', '.join(LEVERS)}", file=sys.stderr)
+        return 2
     if args.levers is not None:
         with tempfile.TemporaryDirectory() as tmp:
             runs_dir = Path(args.runs_dir or tmp)
