@@ -350,7 +350,7 @@ def bench_step_cost(cache_dir: str, log, steps: int = 8) -> list[str]:
 
 LEVER_FRAMES = 30  # moving digits of 30 frames: 10 context + a 20-frame rollout
 LEVERS: dict[str, list[str]] = {  # row -> overrides of the default recipe
-    "trains 10 -> 5 (the 0.3 default)": ["data.predict=5"],
+    "trains 10 -> 5 (the default)": ["data.predict=5"],
     "trains 10 -> 10": ["data.predict=10"],
     "trains 10 -> 10, L1 only": ["data.predict=10", "loss.adv_weight=0"],
     "trains 10 -> 10, MSE only (reference)": ["data.predict=10", "loss.adv_weight=0", "loss.recon=mse"],
