@@ -513,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     header = machine()
     unknown = [name for name in args.levers or [] if name not in LEVERS]
     if unknown:
-        print(f"bench_video.py: error: unknown lever {unknown[0]!r}; known: {', '.join(LEVERS)}", file=sys.stderr)
+        print(f"bench_video.py: error: unknown lever {unknown[0]!r}; known: {' | '.join(LEVERS)}", file=sys.stderr)
         return 2
     if args.levers is not None:
         with tempfile.TemporaryDirectory() as tmp:
