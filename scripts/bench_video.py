@@ -73,7 +73,7 @@ import multigan  # noqa: E402
 from multigan.core.config import load_config  # noqa: E402
 from multigan.core.trainer import Trainer  # noqa: E402
 from multigan.metrics.image import digit_classifier, frechet_distance  # noqa: E402
-from multigan.metrics.video import grad_ratio, per_frame, sharpness, summarize  # noqa: E402
+from multigan.metrics.video import baselines, grad_ratio, per_frame, sharpness, summarize  # noqa: E402
 from multigan.video.adapter import VideoAdapter  # noqa: E402
 from multigan.video.config import VideoConfig  # noqa: E402
 from multigan.video.data import MovingDigits, VideoClips, make_moving_digits  # noqa: E402
@@ -200,10 +200,13 @@ def train_and_predict(
     trainer.fit()
     seconds = time.perf_counter() - t
     G = trainer.sample_model().eval()
+    return rollout(VideoPipeline(adapter.cfg, G), clips, 10), seconds
+
+
+def rollout(model: VideoPipeline, clips: torch.Tensor, steps: int) -> torch.Tensor:
+    """The model's continuation of each clip's first 10 frames, `steps` frames long, in batches of 25."""
     with torch.no_grad():
-        model = VideoPipeline(adapter.cfg, G)
-        pred = torch.cat([model.continue_clips(c[:, :10], 10, seed=i)[0] for i, c in enumerate(clips.split(25))])
-    return pred, seconds
+        return torch.cat([model.continue_clips(c[:, :10], steps, seed=i)[0] for i, c in enumerate(clips.split(25))])
 
 
 def bench_quality(steps: int, cache_dir: str, log) -> list[str]:
@@ -221,9 +224,9 @@ def bench_quality(steps: int, cache_dir: str, log) -> list[str]:
             pred, seconds = train_and_predict(Path(tmp) / f"run{i}", common + extra, steps, clips, log)
             times[name] = seconds
             rows.append(score(name, pred.add(1).div(2).clamp(0, 1), truth, classifier))
-    context = clips[:, :10].add(1).div(2)
-    rows.append(score("copy last frame", context[:, -1:].expand_as(truth), truth, classifier))
-    rows.append(score("blank frame (black)", context.amin(1, keepdim=True).expand_as(truth), truth, classifier))
+    reference = baselines(clips[:, :10].add(1).div(2), truth.shape[1])
+    rows.append(score("copy last frame", reference["copy_last"], truth, classifier))
+    rows.append(score("blank frame (black)", reference["blank"], truth, classifier))
     cfg = VideoConfig()
     lines = [
         f"10 -> 10 on {len(test)} held-out moving-digit clips (digits unseen in training), {steps} training steps "
@@ -400,8 +403,8 @@ def per_step(pred: torch.Tensor, truth: torch.Tensor) -> dict[str, list[float]]:
 def rollout_scores(pred: torch.Tensor, truth: torch.Tensor, context: torch.Tensor, classifier) -> dict:
     """pred, truth (b, 20, c, h, w) and context (b, 10, c, h, w), all in [0, 1]."""
     model = per_step(pred, truth)
-    copy = per_step(context[:, -1:].expand_as(truth), truth)
-    blank = per_step(context.amin(1, keepdim=True).expand_as(truth), truth)
+    reference = baselines(context, truth.shape[1])
+    copy, blank = per_step(reference["copy_last"], truth), per_step(reference["blank"], truth)
     steps = len(model["mse"])
     wins = sum(
         model["mse"][i] < min(copy["mse"][i], blank["mse"][i])
@@ -426,9 +429,7 @@ def rollout_scores(pred: torch.Tensor, truth: torch.Tensor, context: torch.Tenso
 
 
 def score_lever(folder: Path, clips: torch.Tensor, classifier) -> dict:
-    model = VideoPipeline.from_folder(folder)
-    with torch.no_grad():
-        pred = torch.cat([model.continue_clips(c[:, :10], 20, seed=i)[0] for i, c in enumerate(clips.split(25))])
+    pred = rollout(VideoPipeline.from_folder(folder), clips, 20)
     unit = lambda x: x.add(1).div(2).clamp(0, 1)
     return rollout_scores(unit(pred), unit(clips[:, 10:]), unit(clips[:, :10]), classifier)
 

@@ -123,6 +123,15 @@ METRICS: dict[str, tuple[Callable[[torch.Tensor, torch.Tensor], torch.Tensor], b
 DEFAULT_METRICS = ("frame_mse", "mse", "mae", "psnr", "ssim")
 
 
+def baselines(context: torch.Tensor, steps: int) -> dict[str, torch.Tensor]:
+    """The two reference predictions of `steps` frames after `context` (b, k, c, h, w):
+    "copy_last" repeats the last context frame; "blank" is the background alone, the context's
+    per-pixel minimum over time (black for moving digits): what a predictor that has learned
+    nothing about motion gets."""
+    shape = (context.shape[0], steps, *context.shape[2:])
+    return {"copy_last": context[:, -1:].expand(shape), "blank": context.amin(1, keepdim=True).expand(shape)}
+
+
 def per_frame(pred: torch.Tensor, target: torch.Tensor, names=DEFAULT_METRICS) -> dict[str, torch.Tensor]:
     """{metric: (b, t) values}."""
     return {name: METRICS[name][0](pred, target) for name in names}

@@ -20,7 +20,7 @@ from multigan.core.errors import MultiganError
 from multigan.core.health import QuickMetric
 from multigan.metrics.image import digit_classifier, frechet_distance
 from multigan.metrics.motion import digit_centres, digit_crops, majority, motion_axis
-from multigan.metrics.video import DEFAULT_METRICS, accumulate, best_of_n, per_frame, summarize
+from multigan.metrics.video import DEFAULT_METRICS, accumulate, baselines, best_of_n, per_frame, summarize
 from multigan.video.adapter import VideoAdapter
 from multigan.video.data import MOTIONS, caption_of, parse_caption, seen_pair
 from multigan.video.models import VideoGenerator
@@ -103,13 +103,10 @@ def evaluate_prediction(
             values = per_frame(unit(preds[0]), target, metrics)
         else:
             values = best_of_n(unit(preds), target, metrics)
-        copy = unit(ctx[:, -1:]).expand_as(target)
-        # "Blank": the background alone, a frame of the context's per-pixel minimum over time;
-        # black for moving digits. A predictor that has learned nothing about motion gets this far.
-        blank = unit(ctx.amin(dim=1, keepdim=True)).expand_as(target)
+        reference = baselines(unit(ctx), predict)
         model_values = accumulate(model_values, values)
-        copy_values = accumulate(copy_values, per_frame(copy, target, metrics))
-        blank_values = accumulate(blank_values, per_frame(blank, target, metrics))
+        copy_values = accumulate(copy_values, per_frame(reference["copy_last"], target, metrics))
+        blank_values = accumulate(blank_values, per_frame(reference["blank"], target, metrics))
     if model_values is None or copy_values is None or blank_values is None:
         raise MultiganError("no held-out clips to score")
     return PredictionReport(

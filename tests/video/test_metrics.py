@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from multigan.metrics.video import (
+    baselines,
     best_of_n,
     frame_mse,
     gaussian_window,
@@ -116,3 +117,11 @@ def test_shapes_are_checked():
         mse(torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4))
     with pytest.raises(ValueError, match="samples"):
         best_of_n(video(), video())
+
+
+def test_baselines_repeat_the_last_frame_and_the_background():
+    context = torch.rand(2, 4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    reference = baselines(context, 3)
+    assert reference["copy_last"].shape == reference["blank"].shape == (2, 3, 1, 8, 8)
+    assert torch.equal(reference["copy_last"][:, 2], context[:, -1])
+    assert torch.equal(reference["blank"][:, 0], context.amin(1))
