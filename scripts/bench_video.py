@@ -25,8 +25,9 @@
    model trained without the matching-aware loss (loss.match_weight=0); wall time of each run.
 
 4. Cost of a training step (one D and one G update at batch 8, the adapter's losses and Adam, as
-   the trainer runs them) for the default recipe, the keywords preset and the keywords preset
-   without its drawn clips (loss.free_weight=0), measured in one process, in turn, after warm-up.
+   the trainer runs them) for the default recipe, the keywords preset, the keywords preset
+   without its drawn clips (loss.free_weight=0) and the SimVP core (model.core=simvp), measured in
+   one process, in turn, after warm-up.
 
 5. Quality levers (issue "Video quality"), one at a time at the same budget: each lever is the
    default recipe plus a few overrides, trained as a user would (`python -m multigan.recipes.video`
@@ -321,6 +322,8 @@ def bench_step_cost(cache_dir: str, log, steps: int = 8) -> list[str]:
         ("default recipe (recipes/video.yaml)", ROOT / "recipes" / "video.yaml", []),
         ("keywords preset (recipes/video_keywords.yaml)", KEYWORDS_PRESET, []),
         ("keywords preset without drawn clips (loss.free_weight=0)", KEYWORDS_PRESET, ["loss.free_weight=0"]),
+        ("SimVP core, trains 10 -> 5 (" + " ".join(SIMVP) + ")", ROOT / "recipes" / "video.yaml", SIMVP),
+        ("SimVP core, trains 10 -> 10", ROOT / "recipes" / "video.yaml", [*SIMVP, "data.predict=10"]),
     ]
     steppers = {name: training_step(preset, common + extra) for name, preset, extra in runs}
     times: dict[str, list[float]] = {name: [] for name in steppers}
@@ -352,6 +355,7 @@ def bench_step_cost(cache_dir: str, log, steps: int = 8) -> list[str]:
 # ------------------------------------------------------------------------------------ levers
 
 LEVER_FRAMES = 30  # moving digits of 30 frames: 10 context + a 20-frame rollout
+SIMVP = ["model.core=simvp", "model.hidden=128"]  # a step costs about what the default's does (--step-cost)
 LEVERS: dict[str, list[str]] = {  # row -> overrides of the default recipe
     "trains 10 -> 5 (the default)": ["data.predict=5"],
     "trains 10 -> 10": ["data.predict=10"],
@@ -364,6 +368,16 @@ LEVERS: dict[str, list[str]] = {  # row -> overrides of the default recipe
     "trains 10 -> 10, GAN + L1 + MSE": ["data.predict=10", "loss.recon=l1+mse"],
     "trains 10 -> 10, L1 + MSE only": ["data.predict=10", "loss.adv_weight=0", "loss.recon=l1+mse"],
     "trains 10 -> 5, GAN + L1 + MSE": ["data.predict=5", "loss.recon=l1+mse"],
+    "SimVP core, 10 -> 5": [*SIMVP, "data.predict=5"],
+    "SimVP core, 10 -> 10": [*SIMVP, "data.predict=10"],
+    "SimVP core, 10 -> 10, GAN + L1 + MSE": [*SIMVP, "data.predict=10", "loss.recon=l1+mse"],
+    "SimVP core, 10 -> 10, L1 only": [*SIMVP, "data.predict=10", "loss.adv_weight=0"],
+    "SimVP core, 10 -> 10, MSE only (OpenSTL-style reference)": [
+        *SIMVP,
+        "data.predict=10",
+        "loss.adv_weight=0",
+        "loss.recon=mse",
+    ],  # fmt: skip
 }
 
 

@@ -52,12 +52,15 @@ class VideoDataConfig:
 
 
 WARP_SOURCES = ("previous", "seed")
+CORES = ("gru", "simvp")
 
 
 @dataclass
 class VideoModelConfig:
+    core: str = "gru"  # "gru": a ConvGRU, frame by frame; "simvp": a SimVP-style translator, data.predict at once
     g_width: int = 16  # G's full-resolution feature channels (x2 per level, up to x4)
-    hidden: int = 64  # ConvGRU state channels, at 1/8 resolution
+    hidden: int = 64  # gru: ConvGRU state channels, at 1/8 resolution; simvp: translator channels, at 1/4
+    blocks: int = 4  # simvp: translator blocks (gated spatial attention + MLP)
     z_clip: int = 8  # noise channels per clip
     z_frame: int = 4  # noise channels per predicted frame
     warp: bool = True  # next frame = mask * warped previous frame + (1 - mask) * synthesised frame
@@ -80,11 +83,13 @@ class VideoModelConfig:
             raise ConfigError("model.text_encoder: only with model.keywords=true")
         if self.text_encoder and not Path(self.text_encoder).is_dir():
             raise ConfigError(f"model.text_encoder: {self.text_encoder!r} is not a folder holding a transformers model")
+        if self.core not in CORES:
+            raise ConfigError(f"model.core: must be one of {', '.join(map(repr, CORES))}, got {self.core!r}")
         if self.warp_from not in WARP_SOURCES:
             raise ConfigError(
                 f"model.warp_from: must be one of {', '.join(map(repr, WARP_SOURCES))}, got {self.warp_from!r}"
             )
-        for key in ("g_width", "hidden", "d_width", "image_d_frames", "cond_dim"):
+        for key in ("g_width", "hidden", "blocks", "d_width", "image_d_frames", "cond_dim"):
             check_positive(f"model.{key}", getattr(self, key))
         for key in ("z_clip", "z_frame"):
             check_positive(f"model.{key}", getattr(self, key), allow_zero=True)

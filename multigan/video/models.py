@@ -11,6 +11,13 @@ blended by a predicted mask with a directly synthesised image. The flow starts a
 mask near one, so an untrained generator copies the last frame (the usual baseline) and learns
 motion from there.
 
+With `model.core=simvp` the ConvGRU gives way to a SimVP-style predictor (Gao et al., CVPR 2022,
+the strongest cheap model of OpenSTL's Moving-MNIST table): a shared frame encoder to 1/4 of the
+frame size, a translator that reads the K stacked latents at once (gated spatial attention blocks,
+as SimVP v2's gSTA) and writes the next P (data.predict) latents, and a shared decoder with a skip
+from the last seed frame; longer rollouts feed the last K frames back in. The noise maps and the
+warp composite are the same as the GRU core's.
+
 Discriminators. The image discriminator judges single frames (2D convolutions); the video
 discriminator judges whole clips, context + generated frames (3D convolutions). Both can carry
 spectral normalisation.
@@ -85,14 +92,7 @@ class FrameDecoder(nn.Module):
         self.up3 = _conv(hidden + hidden, w3)  # 1/8, state + skip
         self.up2 = _conv(w3 + w3, w2)  # 1/4
         self.up1 = _conv(w2 + w2, w1)  # 1/2
-        self.out = nn.Conv2d(w1 + w1, channels + (3 if warp else 0), 3, 1, 1)  # 1/1
-        if warp:  # start as "copy the last frame": zero flow, mask ~ 0.98
-            with torch.no_grad():
-                bias = self.out.bias
-                assert bias is not None
-                self.out.weight[channels:].zero_()
-                bias[channels : channels + 2].zero_()
-                bias[channels + 2].fill_(4.0)
+        self.out = output_layer(w1 + w1, channels, warp)  # 1/1
 
     def forward(
         self, h: torch.Tensor, skips: list[torch.Tensor]
@@ -102,11 +102,31 @@ class FrameDecoder(nn.Module):
         x = self.up3(torch.cat([h, skips[3]], 1))
         x = self.up2(torch.cat([up(x), skips[2]], 1))
         x = self.up1(torch.cat([up(x), skips[1]], 1))
-        x = self.out(torch.cat([up(x), skips[0]], 1))
-        image = torch.tanh(x[:, : self.channels])
-        if not self.warp:
-            return image, None, None
-        return image, x[:, self.channels : self.channels + 2], torch.sigmoid(x[:, self.channels + 2 :])
+        return split_output(self.out(torch.cat([up(x), skips[0]], 1)), self.channels, self.warp)
+
+
+def output_layer(cin: int, channels: int, warp: bool) -> nn.Conv2d:
+    """The last conv of a decoder: an image, plus a flow and a mask with warp, initialised so that
+    the composite starts as "copy the last frame" (zero flow, mask ~ 0.98)."""
+    out = nn.Conv2d(cin, channels + (3 if warp else 0), 3, 1, 1)
+    if warp:
+        with torch.no_grad():
+            bias = out.bias
+            assert bias is not None
+            out.weight[channels:].zero_()
+            bias[channels : channels + 2].zero_()
+            bias[channels + 2].fill_(4.0)
+    return out
+
+
+def split_output(
+    x: torch.Tensor, channels: int, warp: bool
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """An output layer's raw map -> (image, flow in pixels (n, 2, h, w), mask); no flow and mask without warp."""
+    image = torch.tanh(x[:, :channels])
+    if not warp:
+        return image, None, None
+    return image, x[:, channels : channels + 2], torch.sigmoid(x[:, channels + 2 :])
 
 
 def warp(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -143,24 +163,102 @@ class FirstFrameGenerator(nn.Module):
         return torch.tanh(self.out(x))
 
 
+class GatedSpatialAttention(nn.Module):
+    """One translator block: x + gate(large-kernel depthwise convs)(x), then x + MLP(x), both
+    after a GroupNorm (SimVP v2's gSTA, written from the paper)."""
+
+    def __init__(self, ch: int):
+        super().__init__()
+        self.norm1, self.norm2 = nn.GroupNorm(_groups(ch), ch), nn.GroupNorm(_groups(ch), ch)
+        self.local = nn.Conv2d(ch, ch, 5, padding=2, groups=ch)
+        self.dilated = nn.Conv2d(ch, ch, 7, padding=9, dilation=3, groups=ch)  # reach 19 px at 1/4 scale
+        self.gate = nn.Conv2d(ch, 2 * ch, 1)
+        self.mlp = nn.Sequential(
+            nn.Conv2d(ch, 4 * ch, 1),
+            nn.Conv2d(4 * ch, 4 * ch, 3, padding=1, groups=4 * ch),
+            nn.GELU(),
+            nn.Conv2d(4 * ch, ch, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        value, gate = self.gate(self.dilated(self.local(self.norm1(x)))).chunk(2, 1)
+        x = x + torch.sigmoid(gate) * value
+        return x + self.mlp(self.norm2(x))
+
+
+class SimVPCore(nn.Module):
+    """K frames' encoder inputs (b, K, c', h, w) + noise -> the P next frames' decoder outputs,
+    all at once: encode each frame to 1/4 scale, stack the K latents along channels, translate
+    them to P latents, decode each with the last frame's full-resolution features as a skip."""
+
+    def __init__(self, cfg: VideoModelConfig, cin: int, channels: int, context: int, predict: int):
+        super().__init__()
+        w1, w2 = cfg.g_width, 2 * cfg.g_width
+        self.context, self.predict, self.latent = context, predict, w2
+        self.encoder = nn.ModuleList([_conv(cin, w1), _conv(w1, w2, 2), _conv(w2, w2, 2)])
+        noise = cfg.z_clip + cfg.z_frame * predict
+        self.into = nn.Conv2d(context * w2 + noise, cfg.hidden, 1)
+        self.translator = nn.Sequential(*[GatedSpatialAttention(cfg.hidden) for _ in range(cfg.blocks)])
+        self.out_of = nn.Conv2d(cfg.hidden, predict * w2, 1)
+        self.up2, self.up1 = _conv(w2, w2), _conv(w2 + w2, w1)  # 1/4 -> 1/2, 1/2 (+ skip) -> 1/1
+        self.out = output_layer(w1 + w1, channels, cfg.warp)
+
+    def forward(
+        self, inputs: torch.Tensor, noise: torch.Tensor, film: FiLM | None, cond: torch.Tensor | None
+    ) -> torch.Tensor:
+        """(b, K, c', h, w), noise (b, z, h/4, w/4) -> the output layer's raw maps (b, P, c + 3 | c, h, w)."""
+        b = inputs.shape[0]
+        x = rearrange(inputs, "b k c h w -> (b k) c h w")
+        skips = []
+        for level in self.encoder:
+            x = level(x)
+            skips.append(x)
+        latents = rearrange(x, "(b k) c h w -> b (k c) h w", b=b)
+        y = self.into(torch.cat([latents, noise], 1))
+        if film is not None and cond is not None:
+            y = film(y, cond)
+        y = rearrange(self.out_of(self.translator(y)), "b (p c) h w -> (b p) c h w", p=self.predict)
+        up = lambda z: F.interpolate(z, scale_factor=2.0, mode="nearest")
+        skip = repeat(
+            rearrange(skips[1], "(b k) c h w -> b k c h w", b=b)[:, -1], "b c h w -> (b p) c h w", p=self.predict
+        )
+        y = self.up1(torch.cat([up(self.up2(y)), skip], 1))
+        first = repeat(
+            rearrange(skips[0], "(b k) c h w -> b k c h w", b=b)[:, -1], "b c h w -> (b p) c h w", p=self.predict
+        )
+        y = self.out(torch.cat([up(y), first], 1))
+        return rearrange(y, "(b p) c h w -> b p c h w", b=b)
+
+
 class VideoGenerator(nn.Module):
     """G(context (b, K, c, h, w) in [-1, 1], num_frames) -> the next num_frames frames (b, N, c, h, w).
 
-    Frame sides must be multiples of 8. Any K >= 1 works (the GRU reads context frames one by one).
+    Frame sides must be multiples of 8. Any K >= 1 works: the GRU reads context frames one by one;
+    the SimVP core (cfg.core="simvp", trained on `context` -> `predict` frames) reads the last
+    `context` frames, the first one repeated in front when there are fewer.
     `generator` (a torch.Generator on the right device) makes the noise reproducible. A keywords
     model (cfg.keywords; `vocab_size` words, frames of `frame_size`) also takes `caption` tokens
     (None: no condition), and `from_caption` draws whole clips, first frame included.
     """
 
     def __init__(
-        self, cfg: VideoModelConfig | None = None, channels: int = 1, vocab_size: int = 0, frame_size: int = 0
+        self,
+        cfg: VideoModelConfig | None = None,
+        channels: int = 1,
+        vocab_size: int = 0,
+        frame_size: int = 0,
+        context: int = 10,
+        predict: int = 5,
     ):
         super().__init__()
         self.cfg = cfg = cfg or VideoModelConfig()
         self.channels = channels
-        self.encoder = FrameEncoder(channels * (2 if cfg.motion_input else 1), cfg.g_width, cfg.hidden)
-        self.gru = ConvGRUCell(cfg.hidden + cfg.z_clip + cfg.z_frame, cfg.hidden)
-        self.decoder = FrameDecoder(channels, cfg.g_width, cfg.hidden, cfg.warp)
+        cin = channels * (2 if cfg.motion_input else 1)
+        self.simvp = SimVPCore(cfg, cin, channels, context, predict) if cfg.core == "simvp" else None
+        if self.simvp is None:
+            self.encoder = FrameEncoder(cin, cfg.g_width, cfg.hidden)
+            self.gru = ConvGRUCell(cfg.hidden + cfg.z_clip + cfg.z_frame, cfg.hidden)
+            self.decoder = FrameDecoder(channels, cfg.g_width, cfg.hidden, cfg.warp)
         self.condition = caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder) if cfg.keywords else None
         self.film = FiLM(cfg.cond_dim, cfg.hidden) if cfg.keywords else None
         self.first_frame = FirstFrameGenerator(cfg, channels, frame_size) if cfg.keywords else None
@@ -210,6 +308,8 @@ class VideoGenerator(nn.Module):
     def _roll(
         self, context: torch.Tensor, num_frames: int, cond: torch.Tensor | None, generator: torch.Generator | None
     ) -> torch.Tensor:
+        if self.simvp is not None:
+            return self._roll_simvp(self.simvp, context, num_frames, cond, generator)
         b, k, _, h, w = context.shape
         cfg = self.cfg
         feats = self.encoder(rearrange(self._encoder_input(context), "b k c h w -> (b k) c h w"))
@@ -226,14 +326,7 @@ class VideoGenerator(nn.Module):
         carried: torch.Tensor | None = None  # warp_from="seed": the flow from the seed to this frame
         frames = []
         for t in range(num_frames):
-            image, flow, mask = self.decoder(state, skips)
-            if flow is None or mask is None:
-                frame = image
-            elif cfg.warp_from == "seed":  # compose the flows, resample the seed once: no blur that builds up
-                carried = flow if carried is None else flow + warp(carried, flow)
-                frame = mask * warp(seed, carried) + (1 - mask) * image
-            else:
-                frame = mask * warp(last, flow) + (1 - mask) * image
+            frame, carried = self._composite(self.decoder(state, skips), seed, last, carried)
             frames.append(frame)
             if t + 1 < num_frames:  # encode the new frame (and its motion) and step the GRU
                 skips = self.encoder(self._encoder_input(torch.stack([last, frame], 1))[:, -1])
@@ -241,6 +334,54 @@ class VideoGenerator(nn.Module):
                 state = self.gru(torch.cat([self._condition(skips[-1], cond), z_clip, z_frame], 1), state)
             last = frame
         return torch.stack(frames, dim=1)
+
+    def _roll_simvp(
+        self,
+        core: SimVPCore,
+        context: torch.Tensor,
+        num_frames: int,
+        cond: torch.Tensor | None,
+        generator: torch.Generator | None,
+    ) -> torch.Tensor:
+        """core.predict frames per pass of the translator; each later pass reads the last
+        core.context frames, generated ones included."""
+        b, k, _, h, w = context.shape
+        cfg = self.cfg
+        if k < core.context:
+            context = torch.cat([context[:, :1].expand(-1, core.context - k, -1, -1, -1), context], 1)
+        window = context[:, -core.context :]
+        noise = lambda *shape: torch.randn(*shape, generator=generator, device=context.device, dtype=context.dtype)
+        z_clip = repeat(noise(b, cfg.z_clip), "b c -> b c h w", h=h // 4, w=w // 4)
+        seed = last = window[:, -1]
+        carried: torch.Tensor | None = None
+        frames: list[torch.Tensor] = []
+        while len(frames) < num_frames:
+            z = torch.cat([z_clip, noise(b, cfg.z_frame * core.predict, h // 4, w // 4)], 1)
+            raw = core(self._encoder_input(window), z, self.film, cond)
+            for i in range(min(core.predict, num_frames - len(frames))):
+                frame, carried = self._composite(split_output(raw[:, i], self.channels, cfg.warp), seed, last, carried)
+                frames.append(frame)
+                last = frame
+            window = torch.cat([window, torch.stack(frames[-core.predict :], 1)], 1)[:, -core.context :]
+        return torch.stack(frames, dim=1)
+
+    def _composite(
+        self,
+        output: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None],
+        seed: torch.Tensor,
+        last: torch.Tensor,
+        carried: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(the next frame, the flow from the seed to it): the decoder's image, or with warp the mask's
+        blend of it with the previous frame warped by the flow (model.warp_from="seed": the seed
+        warped by the composed flows, resampled once, so no blur builds up)."""
+        image, flow, mask = output
+        if flow is None or mask is None:
+            return image, carried
+        if self.cfg.warp_from == "seed":
+            carried = flow if carried is None else flow + warp(carried, flow)
+            return mask * warp(seed, carried) + (1 - mask) * image, carried
+        return mask * warp(last, flow) + (1 - mask) * image, carried
 
     def _condition(self, features: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         return features if cond is None or self.film is None else self.film(features, cond)

@@ -48,7 +48,8 @@ CaptionTokenizer = CaptionVocabulary | PretrainedCaptionTokenizer
 
 def build_generator(cfg: VideoConfig, tokenizer: CaptionTokenizer | None = None) -> VideoGenerator:
     vocab_size = tokenizer.size if isinstance(tokenizer, CaptionVocabulary) else 0
-    return VideoGenerator(cfg.model, channels_of(cfg), vocab_size, cfg.data.size)
+    d = cfg.data
+    return VideoGenerator(cfg.model, channels_of(cfg), vocab_size, d.size, d.context, d.predict)
 
 
 def saved_tokenizer(cfg: VideoConfig, folder: Path) -> CaptionTokenizer | None:

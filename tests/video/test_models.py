@@ -159,3 +159,71 @@ def test_feature_matching_and_the_reconstruction_kind_reach_the_generator(tmp_pa
     without = plain.generator_loss(nets.G, nets.D, batch)
     extra = 10 * (with_features.logs["g_image_features"] + with_features.logs["g_video_features"])
     assert torch.allclose(with_features.loss - without.loss, extra, atol=1e-4)
+
+
+# -- the SimVP-style core (model.core=simvp): K frames in, `predict` frames per translator pass
+
+SIMVP = dict(core="simvp", g_width=4, hidden=8, blocks=2, z_clip=2, z_frame=2)
+
+
+@pytest.mark.parametrize("warp_on", [True, False])
+@pytest.mark.parametrize("k, n", [(1, 1), (3, 2), (3, 7), (5, 4)])  # fewer, as many and more seed frames than 3
+def test_simvp_core_reads_any_number_of_seed_frames_and_rolls_past_its_pass(k, n, warp_on):
+    g = VideoGenerator(VideoModelConfig(warp=warp_on, **SIMVP), channels=3, context=3, predict=2)
+    out = g(context(2, k, 3, 16, 24), n)
+    assert out.shape == (2, n, 3, 16, 24)
+    assert out.isfinite().all() and out.abs().max() <= 1
+
+
+def test_simvp_core_longer_rollouts_start_with_the_shorter_one_and_noise_is_reproducible():
+    g = VideoGenerator(VideoModelConfig(**SIMVP), context=3, predict=2)
+    ctx = context(k=3)
+    short = g(ctx, 3, generator=torch.Generator().manual_seed(1))
+    long = g(ctx, 9, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(long[:, :3], short, atol=1e-6)
+    other = g(ctx, 3, generator=torch.Generator().manual_seed(2))
+    assert not torch.allclose(other, short)
+
+
+def test_simvp_core_later_passes_read_the_generated_frames():
+    g = VideoGenerator(VideoModelConfig(warp=False, **SIMVP), context=3, predict=2)
+    ctx = context(k=3)
+    first = g(ctx, 4, generator=torch.Generator().manual_seed(0))
+    # The second pass (frames 2, 3) reads seed frame 2 and the generated frames 0, 1: shifting the
+    # window by hand and running one pass from it with the second pass's noise gives the same frames.
+    gen = torch.Generator().manual_seed(0)
+    torch.randn(2, 2, generator=gen)  # z_clip
+    torch.randn(2, 4, 4, 4, generator=gen)  # the first pass's z_frame
+    window = torch.cat([ctx[:, 2:], first[:, :2]], 1)
+    z_clip = torch.randn(2, 2, generator=torch.Generator().manual_seed(0))
+    z = torch.cat([z_clip[:, :, None, None].expand(-1, -1, 4, 4), torch.randn(2, 4, 4, 4, generator=gen)], 1)
+    assert g.simvp is not None
+    raw = g.simvp(g._encoder_input(window), z, None, None)
+    assert torch.allclose(torch.tanh(raw), first[:, 2:], atol=1e-5)
+
+
+def test_simvp_core_starts_close_to_copying_the_last_frame_and_learns_through_the_discriminator():
+    g = VideoGenerator(VideoModelConfig(**SIMVP), context=3, predict=2)
+    ctx = context(k=3)
+    out = g(ctx, 4)
+    assert (out - ctx[:, -1:]).abs().mean() < 0.05
+    d = VideoDiscriminator(VideoModelConfig(d_width=4))
+    logits = d(torch.cat([ctx, out], 1), torch.tensor([[3, 4], [5, 6]]))
+    (logits["image"].mean() + logits["video"].mean()).backward()
+    assert g.simvp is not None
+    assert all(p.grad is not None and p.grad.isfinite().all() for p in g.simvp.parameters())
+    with pytest.raises(ConfigError, match="model.core"):
+        VideoModelConfig(core="lstm")
+
+
+def test_simvp_core_draws_clips_from_captions_alone():
+    from multigan.core.conditioning import CaptionTokens
+
+    cfg = VideoModelConfig(keywords=True, cond_dim=8, **SIMVP)
+    g = VideoGenerator(cfg, channels=1, vocab_size=12, frame_size=16, context=3, predict=2)
+    ids = torch.tensor([[3, 4, 5], [6, 7, 0]])
+    caption = CaptionTokens(ids, ids > 0, torch.ones(2, dtype=torch.bool))
+    clips = g.from_caption(caption, 5, generator=torch.Generator().manual_seed(0))
+    assert clips.shape == (2, 5, 1, 16, 16) and clips.isfinite().all()
+    continued = g(context(k=3), 3, caption=caption)
+    assert continued.shape == (2, 3, 1, 16, 16)

@@ -137,3 +137,17 @@ def test_generate_with_a_soundtrack(tiny_run, tmp_path):
     spectrum = torch.fft.rfft(sound[0, :8000].double()).abs()
     assert abs(int(spectrum.argmax()) * rate / 8000 - 440) < 4
     assert recipe.main([*args, "--out", str(tmp_path / "x.gif"), "--audio", str(tmp_path / "tone.wav")]) == 2
+
+
+def test_the_simvp_core_trains_resumes_and_generates(tmp_path):
+    out = tmp_path / "simvp"
+    args = ["--config", str(TINY), f"out_dir={out}", "model.core=simvp", "model.blocks=1", "train.steps=2"]
+    assert recipe.main(args) == 0
+    assert recipe.main([*args[:-1], "train.steps=3"]) == 0
+    assert checkpoint_dirs(out / "checkpoints")[-1].name == "step_00000003"
+    seed = tmp_path / "seed.png"
+    Image.fromarray((np.random.default_rng(0).random((16, 16, 3)) * 255).astype(np.uint8)).save(seed)
+    clip = tmp_path / "continued.mp4"
+    gen = ["generate", "--run", str(out), "--seed-frames", *[str(seed)] * 3, "--num-frames", "5", "--out", str(clip)]
+    assert recipe.main(gen) == 0
+    assert read_video(clip).shape == (3 + 5, 16, 16, 3)
