@@ -7,6 +7,7 @@
     python scripts/bench_video.py --keywords --runs RUN ABLATION_RUN   # 3. on runs trained before
     python scripts/bench_video.py --step-cost     # 4. only: seconds per training step, side by side
     python scripts/bench_video.py --levers --steps 500 --runs-dir /tmp/levers   # 5. only: the quality levers
+    python scripts/bench_video.py --levers NAME NAME --steps 1000 --seeds 0 1 2   # 5. as mean ± std of 3 seeds
 
 1. Loader throughput: clips/s of multigan's VideoClips (open, seek, decode, resize in FFmpeg,
    close, per clip) against a bare PyAV loop that decodes the same frames of the same files
@@ -35,7 +36,8 @@
    rolled out 10 -> 20 on the 100 held-out clips: MSE and SSIM over the first 10 and all 20
    predicted steps, how many of the 20 steps beat both the blank frame and copy-last on both
    metrics, the worst step's MSE over the blank frame's, the sharpness figures and the feature
-   distance (first 10 steps). Runs already trained in --runs-dir are scored, not retrained.
+   distance (first 10 steps); with several --seeds, each as mean ± std. Runs already trained in
+   --runs-dir (DIR/seed_S/LEVER) are scored, not retrained.
 
 Appends the command, the machine, the versions and the tables under "## Video" in
 docs/BENCHMARKS.md (other sections are left as they are).
@@ -371,6 +373,7 @@ LEVERS: dict[str, list[str]] = {  # row -> overrides of the default recipe
     "SimVP core, 10 -> 5": [*SIMVP, "data.predict=5"],
     "SimVP core, 10 -> 10": [*SIMVP, "data.predict=10"],
     "SimVP core, 10 -> 10, GAN + L1 + MSE": [*SIMVP, "data.predict=10", "loss.recon=l1+mse"],
+    "SimVP core, 10 -> 5, GAN + L1 + MSE": [*SIMVP, "data.predict=5", "loss.recon=l1+mse"],
     "SimVP core, 10 -> 10, L1 only": [*SIMVP, "data.predict=10", "loss.adv_weight=0"],
     "SimVP core, 10 -> 10, MSE only (OpenSTL-style reference)": [
         *SIMVP,
@@ -448,50 +451,79 @@ def score_lever(folder: Path, clips: torch.Tensor, classifier) -> dict:
     return rollout_scores(unit(pred), unit(clips[:, 10:]), unit(clips[:, :10]), classifier)
 
 
-def bench_levers(names: list[str], runs_dir: Path, steps: int, seed: int, jobs: int, cache_dir: str, log) -> list[str]:
-    slug = lambda name: "".join(ch if ch.isalnum() else "_" for ch in name).strip("_")
-    runs = [LeverRun(name, runs_dir / slug(name), LEVERS[name]) for name in names]
+def lever_folder(root: Path, name: str) -> Path:
+    """Where a lever's run lives under one seed's folder: its name, letters and digits kept."""
+    return root / "".join(ch if ch.isalnum() else "_" for ch in name).strip("_")
+
+
+def bench_levers(
+    names: list[str], runs_dir: Path, steps: int, seeds: list[int], jobs: int, cache_dir: str, log
+) -> list[str]:
+    runs = {
+        (name, seed): LeverRun(name, lever_folder(runs_dir / f"seed_{seed}", name), LEVERS[name])
+        for seed in seeds
+        for name in names
+    }
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for done in tqdm(as_completed([pool.submit(train_lever, r, steps, seed, cache_dir) for r in runs]),
-                         total=len(runs), desc="levers", unit="run"):  # fmt: skip
-            log(f"trained: {done.result().name}")
+        futures = [pool.submit(train_lever, run, steps, seed, cache_dir) for (_, seed), run in runs.items()]
+        for done in tqdm(as_completed(futures), total=len(futures), desc="levers", unit="run"):
+            log(f"trained: {done.result().folder}")
     common = [f"data.digits_frames={LEVER_FRAMES}"] + ([f"data.cache_dir={cache_dir}"] if cache_dir else [])
     adapter = VideoAdapter(load_config(VideoConfig, None, common))
     test = adapter.heldout(20, 10)
     clips = to_unit(torch.stack([test[i] for i in range(len(test))]))
     classifier = digit_classifier()
-    scores = {}
-    for run in tqdm(runs, desc="scoring", unit="run"):
-        scores[run.name] = score_lever(run.folder, clips, classifier)
+    scores: dict[tuple[str, int], dict] = {}
+    for key, run in tqdm(runs.items(), desc="scoring", unit="run"):
+        scores[key] = score_lever(run.folder, clips, classifier)
         seconds_file = run.folder / "bench_seconds.txt"
-        scores[run.name]["seconds"] = float(seconds_file.read_text()) if seconds_file.is_file() else float("nan")
+        scores[key]["seconds"] = float(seconds_file.read_text()) if seconds_file.is_file() else float("nan")
     any_score = next(iter(scores.values()))
+    blank10 = any_score["blank_mse10"]
+    for r in scores.values():
+        r["below_blank"] = 100 * (1 - r["mse10"] / blank10)
+    of = lambda name, key: [scores[name, seed][key] for seed in seeds]
+
+    def cell(name: str, key: str, fmt: str) -> str:
+        """One seed: its value; several: mean ± sample standard deviation."""
+        values = of(name, key)
+        if len(values) == 1:
+            return format(values[0], fmt)
+        mean = sum(values) / len(values)  # by hand: statistics.stdev fails on a missing time (nan)
+        std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+        return f"{format(mean, fmt)} ± {format(std, fmt)}"
+
+    seeds_said = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))} (mean ± std)"
     lines = [
         f"Quality levers, one at a time: each row is the default recipe plus its overrides, {steps} training steps "
-        f"at batch 8, seed {seed}, trained by `python -m multigan.recipes.video` with one torch thread ({jobs} "
-        f"at a time), on moving digits of {LEVER_FRAMES} frames; scored on a 10 -> 20 rollout of the "
-        f"{len(test)} held-out clips. MSE per pixel on [0, 1]; blank frame: MSE {any_score['blank_mse10']:.4f} "
-        f"(10 steps), {any_score['blank_mse20']:.4f} (20 steps). 'steps won': predicted steps whose MSE and "
-        "SSIM both beat the blank frame and copy-last; 'worst': the highest ratio of a step's MSE to the "
-        "blank frame's (below 1: every step beats it). Sharpness, grad ratio and feature FD on the first 10 "
-        "steps, as in the table above. Train s: wall time of the command, including its own evaluation.",
+        f"at batch 8, {seeds_said}, trained by `python -m multigan.recipes.video` with one torch thread "
+        f"({jobs} at a time), on moving digits of {LEVER_FRAMES} frames; scored on a 10 -> 20 rollout of the "
+        f"{len(test)} held-out clips. MSE per pixel on [0, 1]; blank frame: MSE {blank10:.4f} "
+        f"(10 steps), {any_score['blank_mse20']:.4f} (20 steps); 'below blank': how much lower MSE 10 is, "
+        "in percent. 'steps won': predicted steps whose MSE and SSIM both beat the blank frame and "
+        "copy-last; 'worst': the highest ratio of a step's MSE to the blank frame's (below 1: every step "
+        "beats it). Sharpness, grad ratio and feature FD on the first 10 steps, as in the table above. "
+        "Train s: wall time of the command, including its own evaluation.",
         "",
-        "| lever | overrides | train s | MSE 10 | SSIM 10 | MSE 20 | SSIM 20 | steps won | worst | sharpness dB "
-        "| grad ratio | feature FD |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| lever | overrides | train s | MSE 10 | below blank % | SSIM 10 | MSE 20 | SSIM 20 | steps won | worst "
+        "| sharpness dB | grad ratio | feature FD |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for run in runs:
-        r = scores[run.name]
-        overrides = " ".join(f"`{o}`" for o in run.overrides) or "-"
-        lines.append(
-            f"| {run.name} | {overrides} | {r['seconds']:.0f} | {r['mse10']:.4f} | {r['ssim10']:.4f} | "
-            f"{r['mse20']:.4f} | {r['ssim20']:.4f} | {r['wins']} / {r['steps']} | {r['worst']:.2f} | "
-            f"{r['sharpness']:.2f} | {r['grad_ratio']:.3f} | {r['feature_fd']:.2f} |"
-        )
-    lines += ["", "MSE per predicted step (x 1000), 1 to 20:", ""]
+    for name in names:
+        overrides = " ".join(f"`{o}`" for o in LEVERS[name]) or "-"
+        cells = [
+            cell(name, "seconds", ".0f"), cell(name, "mse10", ".4f"), cell(name, "below_blank", ".1f"),
+            cell(name, "ssim10", ".4f"), cell(name, "mse20", ".4f"), cell(name, "ssim20", ".4f"),
+            f"{cell(name, 'wins', '.0f' if len(seeds) == 1 else '.1f')} / {any_score['steps']}",
+            cell(name, "worst", ".2f"), cell(name, "sharpness", ".2f"), cell(name, "grad_ratio", ".3f"),
+            cell(name, "feature_fd", ".2f"),
+        ]  # fmt: skip
+        lines.append(f"| {name} | {overrides} | " + " | ".join(cells) + " |")
+    lines += ["", f"MSE per predicted step (x 1000), 1 to 20{'' if len(seeds) == 1 else ', mean of the seeds'}:", ""]
     lines += ["| row | " + " | ".join(str(i + 1) for i in range(any_score["steps"])) + " |"]
     lines += ["|---|" + "---:|" * any_score["steps"]]
-    per_step = [(run.name, scores[run.name]["per_step"]["mse"]) for run in runs]
+    step_mean = lambda curves: [sum(values) / len(values) for values in zip(*curves)]
+    per_step = [(name, step_mean([r["mse"] for r in of(name, "per_step")])) for name in names]
     per_step += [
         ("copy last frame", any_score["copy_per_step"]["mse"]),
         ("blank frame", any_score["blank_per_step"]["mse"]),
@@ -517,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--step-cost", action="store_true", help="only the step-cost benchmark (4.)")
     p.add_argument("--levers", nargs="*", default=None, metavar="LEVER", help="only the levers (5.); none named: all")
     p.add_argument("--runs-dir", default="", help="--levers: where the runs are kept (default: a temporary folder)")
-    p.add_argument("--seed", type=int, default=0, help="--levers: the runs' seed (default 0)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0], help="--levers: the runs' seeds (default 0)")
     p.add_argument("--jobs", type=int, default=2, help="--levers: runs trained at a time (default 2)")
     p.add_argument(
         "--runs", nargs=2, default=[], metavar="RUN", help="--keywords: the preset's and the ablation's runs"
@@ -534,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             runs_dir = Path(args.runs_dir or tmp)
             names = args.levers or list(LEVERS)
-            tables = bench_levers(names, runs_dir, args.steps, args.seed, args.jobs, args.cache_dir, log)
+            tables = bench_levers(names, runs_dir, args.steps, args.seeds, args.jobs, args.cache_dir, log)
     elif args.step_cost:
         tables = bench_step_cost(args.cache_dir, log)
     elif args.keywords:

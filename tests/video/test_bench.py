@@ -48,3 +48,41 @@ def test_an_unknown_lever_is_a_one_line_error(capsys):
     assert bench.main(["--levers", "no such lever", "--no-write"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "unknown lever 'no such lever'" in err
+
+
+def test_levers_over_several_seeds_report_mean_and_std(monkeypatch, tmp_path):
+    bench = load_bench()
+    trained = []
+    monkeypatch.setattr(bench, "train_lever", lambda run, steps, seed, cache_dir: trained.append(run.folder) or run)
+
+    class Heldout:  # stands in for the 100 held-out clips: scoring is faked below
+        def __init__(self, cfg):
+            pass
+
+        def heldout(self, predict, context):
+            return [torch.zeros(30, 1, 8, 8, dtype=torch.uint8)]
+
+    monkeypatch.setattr(bench, "VideoAdapter", Heldout)
+    monkeypatch.setattr(bench, "digit_classifier", lambda: None)
+    steps = 20
+
+    def fake_score(folder, clips, classifier):
+        seed = int(folder.parent.name.removeprefix("seed_"))
+        mse = 0.03 + 0.01 * seed  # seeds 0, 1, 2: mean 0.04, sample std 0.01
+        curve = {"mse": [mse] * steps, "ssim": [0.5] * steps}
+        flat = {"mse": [0.06] * steps, "ssim": [0.6] * steps}
+        return {
+            "mse10": mse, "ssim10": 0.5, "mse20": mse, "ssim20": 0.5, "blank_mse10": 0.06, "blank_mse20": 0.06,
+            "wins": seed, "steps": steps, "worst": mse / 0.06, "sharpness": 10.0, "grad_ratio": 0.5,
+            "feature_fd": 1.0, "per_step": curve, "copy_per_step": flat, "blank_per_step": flat,
+        }  # fmt: skip
+
+    monkeypatch.setattr(bench, "score_lever", fake_score)
+    name = "trains 10 -> 5 (the default)"
+    lines = bench.bench_levers([name], tmp_path, 10, [0, 1, 2], 1, "", lambda msg: None)
+    assert sorted(trained) == [tmp_path / f"seed_{s}" / "trains_10____5__the_default" for s in range(3)]
+    row = next(line for line in lines if line.startswith(f"| {name} |"))
+    assert "| 0.0400 ± 0.0100 |" in row and "| 33.3 ± 16.7 |" in row  # MSE 10; below blank: 50%, 33%, 17%
+    assert "| 1.0 ± 1.0 / 20 |" in row  # steps won
+    assert any(line.startswith(f"| {name} | 40.0 |") for line in lines)  # the per-step curve: the seeds' mean
+    assert "seeds 0, 1, 2 (mean ± std)" in lines[0]
