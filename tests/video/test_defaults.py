@@ -25,6 +25,15 @@ def test_the_gpu_preset_is_the_10_to_10_protocol_at_64_pixels():
     assert (cfg.data.size, cfg.data.context, cfg.data.predict, cfg.data.eval_predict) == (64, 10, 10, 10)
 
 
+def test_the_simvp_preset_is_the_default_with_its_core_and_loss():
+    from dataclasses import replace
+
+    cfg = load_config(VideoConfig, PRESETS / "video_simvp.yaml")
+    default = VideoConfig()
+    model = replace(default.model, core="simvp", hidden=128)
+    assert cfg == replace(default, out_dir="runs/video_simvp", model=model, loss=replace(default.loss, recon="l1+mse"))
+
+
 @pytest.mark.parametrize(
     "override, message",
     [
@@ -35,6 +44,9 @@ def test_the_gpu_preset_is_the_10_to_10_protocol_at_64_pixels():
         ("loss.recon=mse", None),
         ("loss.recon=l2", r"loss.recon: must be one of 'l1', 'mse', 'l1\+mse'"),
         ("loss.feature_weight=-1", "loss.feature_weight"),
+        ("model.core=simvp", None),
+        ("model.core=lstm", r"model.core: must be one of 'gru', 'simvp'"),
+        ("model.blocks=0", "model.blocks"),
     ],
 )
 def test_config_checks(override, message):
