@@ -341,7 +341,7 @@ def bench_step_cost(cache_dir: str, log, steps: int = 8) -> list[str]:
         log(f"{name}: " + " ".join(f"{t:.2f}" for t in ts))
     lines = [
         f"Seconds per training step (one D and one G update at batch 8 on one fixed batch, data loading "
-        f"excluded; median of {steps} after 2 warm-up steps, the three runs taking turns step by step in one "
+        f"excluded; median of {steps} after 2 warm-up steps, the runs taking turns step by step in one "
         f"process; torch threads {torch.get_num_threads()}):",
         "",
         "| run | s / step (median) | fastest - slowest | vs default |",

@@ -43,9 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     unknown = [name for name in args.levers if name not in LEVERS]
     missing = [name for name in args.levers if not (lever_folder(Path(args.runs_dir), name) / "config.yaml").is_file()]
-    if unknown or missing or not all(1 <= s <= 20 for s in args.steps):
-        what = f"unknown lever {unknown[0]!r}" if unknown else f"no run for {missing[0]!r} in {args.runs_dir}"
-        print(f"make_levers_figure.py: error: {what if unknown or missing else '--steps must be 1 to 20'}")
+    problem = (
+        f"unknown lever {unknown[0]!r}" if unknown
+        else f"no run for {missing[0]!r} in {args.runs_dir}" if missing
+        else "--steps must be 1 to 20" if not all(1 <= s <= 20 for s in args.steps)
+        else ""
+    )  # fmt: skip
+    if problem:
+        print(f"make_levers_figure.py: error: {problem}", file=sys.stderr)
         return 2
     common = [f"data.digits_frames={LEVER_FRAMES}"] + ([f"data.cache_dir={args.cache_dir}"] if args.cache_dir else [])
     test = VideoAdapter(load_config(VideoConfig, None, common)).heldout(20, 10)

@@ -194,7 +194,7 @@ class SimVPCore(nn.Module):
     def __init__(self, cfg: VideoModelConfig, cin: int, channels: int, context: int, predict: int):
         super().__init__()
         w1, w2 = cfg.g_width, 2 * cfg.g_width
-        self.context, self.predict, self.latent = context, predict, w2
+        self.context, self.predict = context, predict
         self.encoder = nn.ModuleList([_conv(cin, w1), _conv(w1, w2, 2), _conv(w2, w2, 2)])
         noise = cfg.z_clip + cfg.z_frame * predict
         self.into = nn.Conv2d(context * w2 + noise, cfg.hidden, 1)
@@ -219,14 +219,12 @@ class SimVPCore(nn.Module):
             y = film(y, cond)
         y = rearrange(self.out_of(self.translator(y)), "b (p c) h w -> (b p) c h w", p=self.predict)
         up = lambda z: F.interpolate(z, scale_factor=2.0, mode="nearest")
-        skip = repeat(
-            rearrange(skips[1], "(b k) c h w -> b k c h w", b=b)[:, -1], "b c h w -> (b p) c h w", p=self.predict
+        # the last seed frame's features at a scale, once for each of the P frames decoded
+        last = lambda f: repeat(
+            rearrange(f, "(b k) c h w -> b k c h w", b=b)[:, -1], "b c h w -> (b p) c h w", p=self.predict
         )
-        y = self.up1(torch.cat([up(self.up2(y)), skip], 1))
-        first = repeat(
-            rearrange(skips[0], "(b k) c h w -> b k c h w", b=b)[:, -1], "b c h w -> (b p) c h w", p=self.predict
-        )
-        y = self.out(torch.cat([up(y), first], 1))
+        y = self.up1(torch.cat([up(self.up2(y)), last(skips[1])], 1))
+        y = self.out(torch.cat([up(y), last(skips[0])], 1))
         return rearrange(y, "(b p) c h w -> b p c h w", b=b)
 
 
