@@ -1,7 +1,7 @@
 """The lever picture in docs/VIDEO.md: truth and each run's 10 -> 20 rollout, at a few predicted steps.
 
     python scripts/make_levers_figure.py --runs-dir /tmp/levers/seed_0 \
-        --levers 'trains 10 -> 5 (the default)' 'SimVP core, 10 -> 10, GAN + L1 + MSE' \
+        --levers 'trains 10 -> 5 (the GRU default)' 'SimVP core, 10 -> 10, GAN + L1 + MSE' \
         --out assets/video_levers_simvp_500_steps.png
 
 Each lever is a run trained by `scripts/bench_video.py --levers` (its folder is the lever's name

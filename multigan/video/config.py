@@ -57,10 +57,11 @@ CORES = ("gru", "simvp")
 
 @dataclass
 class VideoModelConfig:
-    core: str = "gru"  # "gru": a ConvGRU, frame by frame; "simvp": a SimVP-style translator, data.predict at once
+    core: str = "simvp"  # "simvp": a SimVP-style translator, several frames per pass; "gru": a ConvGRU, frame by frame
     g_width: int = 16  # G's full-resolution feature channels (x2 per level, up to x4)
-    hidden: int = 64  # gru: ConvGRU state channels, at 1/8 resolution; simvp: translator channels, at 1/4
+    hidden: int = 128  # simvp: translator channels, at 1/4 resolution; gru: ConvGRU state channels, at 1/8
     blocks: int = 4  # simvp: translator blocks (gated spatial attention + MLP)
+    pass_frames: int = 0  # simvp: frames per translator pass; 0: data.predict (fewer trains across a pass boundary)
     z_clip: int = 8  # noise channels per clip
     z_frame: int = 4  # noise channels per predicted frame
     warp: bool = True  # next frame = mask * warped previous frame + (1 - mask) * synthesised frame
@@ -91,8 +92,10 @@ class VideoModelConfig:
             )
         for key in ("g_width", "hidden", "blocks", "d_width", "image_d_frames", "cond_dim"):
             check_positive(f"model.{key}", getattr(self, key))
-        for key in ("z_clip", "z_frame"):
+        for key in ("z_clip", "z_frame", "pass_frames"):
             check_positive(f"model.{key}", getattr(self, key), allow_zero=True)
+        if self.pass_frames and self.core != "simvp":
+            raise ConfigError("model.pass_frames: only with model.core=simvp (the GRU writes one frame per step)")
         if not (self.image_d or self.video_d):
             raise ConfigError("model.image_d, model.video_d: at least one discriminator is needed")
 
@@ -104,7 +107,7 @@ RECON_KINDS = ("l1", "mse", "l1+mse")
 class VideoLossConfig(LossConfig):
     kind: str = "hinge"
     recon_weight: float = 100.0  # weight of the reconstruction of the predicted frames; 0: pure GAN
-    recon: str = "l1"  # the reconstruction term: "l1" (mean absolute error), "mse" (mean squared error), "l1+mse"
+    recon: str = "l1+mse"  # the reconstruction term: "l1" (mean absolute error), "mse" (mean squared error), "l1+mse"
     adv_weight: float = 1.0  # weight of the adversarial terms; 0: L1 only (D is not trained)
     image_weight: float = 1.0  # image discriminator's share of the adversarial loss
     video_weight: float = 1.0  # video discriminator's share

@@ -1,29 +1,31 @@
-"""A frame-conditioned video GAN: a recurrent generator and a split (image + video) discriminator.
+"""A frame-conditioned video GAN: a generator with a choice of two cores and a split (image + video)
+discriminator.
 
-Generator. Each frame goes through a small conv encoder (features at 1/1, 1/2, 1/4 and 1/8 of the
-frame size; the finer ones are kept as skip connections). A ConvGRU at 1/8 resolution reads the K
-context frames one by one, then rolls forward: from its state and the skips of the latest frame
-a decoder produces the next frame, which is encoded and fed back, so any number of frames can be
-generated, beyond the training length. Stochasticity: one noise map per clip (a vector broadcast
-over space) and one per predicted frame, both fed to the GRU. The decoder's output is a
-composite, in the spirit of SAVP and CDNA: the previous frame warped by a predicted flow field,
-blended by a predicted mask with a directly synthesised image. The flow starts at zero and the
-mask near one, so an untrained generator copies the last frame (the usual baseline) and learns
-motion from there.
+Generator, SimVP core (`model.core=simvp`, the default). A SimVP-style predictor (Gao et al.,
+CVPR 2022, the strongest cheap model of OpenSTL's Moving-MNIST table): a shared frame encoder to
+1/4 of the frame size, a translator that reads the K stacked latents at once (gated spatial
+attention blocks, as SimVP v2's gSTA) and writes the next P latents (`model.pass_frames`, by
+default data.predict), and a shared decoder with a skip from the last seed frame. Longer rollouts
+feed the last K frames, generated ones included, back in for another pass.
 
-With `model.core=simvp` the ConvGRU gives way to a SimVP-style predictor (Gao et al., CVPR 2022,
-the strongest cheap model of OpenSTL's Moving-MNIST table): a shared frame encoder to 1/4 of the
-frame size, a translator that reads the K stacked latents at once (gated spatial attention blocks,
-as SimVP v2's gSTA) and writes the next P (data.predict) latents, and a shared decoder with a skip
-from the last seed frame; longer rollouts feed the last K frames back in. The noise maps and the
-warp composite are the same as the GRU core's.
+Generator, GRU core (`model.core=gru`). Each frame goes through a small conv encoder (features at
+1/1, 1/2, 1/4 and 1/8 of the frame size; the finer ones are kept as skip connections). A ConvGRU
+at 1/8 resolution reads the K context frames one by one, then rolls forward: from its state and
+the skips of the latest frame a decoder produces the next frame, which is encoded and fed back.
+
+Both cores take the same noise: one map per clip (a vector broadcast over space) and one per
+predicted frame. Both decoders' output is a composite, in the spirit of SAVP and CDNA: the
+previous frame warped by a predicted flow field, blended by a predicted mask with a directly
+synthesised image. The flow starts at zero and the mask near one, so an untrained generator
+copies the last frame (the usual baseline) and learns motion from there.
 
 Discriminators. The image discriminator judges single frames (2D convolutions); the video
 discriminator judges whole clips, context + generated frames (3D convolutions). Both can carry
 spectral normalisation.
 
 Keywords (`model.keywords`). G and D each own a caption encoder (multigan.core.conditioning).
-G's caption vector scales and shifts (FiLM) what the GRU reads at every step, and a first-frame
+G's caption vector scales and shifts (FiLM) what the core reads (the translator's input, or the
+GRU's at every step), and a first-frame
 generator draws frame 0 from the caption and a noise vector, so a clip can start from keywords
 alone. Both discriminators add a projection term <embed(caption), features> to their logit.
 
@@ -191,15 +193,15 @@ class SimVPCore(nn.Module):
     all at once: encode each frame to 1/4 scale, stack the K latents along channels, translate
     them to P latents, decode each with the last frame's full-resolution features as a skip."""
 
-    def __init__(self, cfg: VideoModelConfig, cin: int, channels: int, context: int, predict: int):
+    def __init__(self, cfg: VideoModelConfig, cin: int, channels: int, context: int, pass_frames: int):
         super().__init__()
         w1, w2 = cfg.g_width, 2 * cfg.g_width
-        self.context, self.predict = context, predict
+        self.context, self.pass_frames = context, pass_frames
         self.encoder = nn.ModuleList([_conv(cin, w1), _conv(w1, w2, 2), _conv(w2, w2, 2)])
-        noise = cfg.z_clip + cfg.z_frame * predict
+        noise = cfg.z_clip + cfg.z_frame * pass_frames
         self.into = nn.Conv2d(context * w2 + noise, cfg.hidden, 1)
         self.translator = nn.Sequential(*[GatedSpatialAttention(cfg.hidden) for _ in range(cfg.blocks)])
-        self.out_of = nn.Conv2d(cfg.hidden, predict * w2, 1)
+        self.out_of = nn.Conv2d(cfg.hidden, pass_frames * w2, 1)
         self.up2, self.up1 = _conv(w2, w2), _conv(w2 + w2, w1)  # 1/4 -> 1/2, 1/2 (+ skip) -> 1/1
         self.out = output_layer(w1 + w1, channels, cfg.warp)
 
@@ -217,11 +219,11 @@ class SimVPCore(nn.Module):
         y = self.into(torch.cat([latents, noise], 1))
         if film is not None and cond is not None:
             y = film(y, cond)
-        y = rearrange(self.out_of(self.translator(y)), "b (p c) h w -> (b p) c h w", p=self.predict)
+        y = rearrange(self.out_of(self.translator(y)), "b (p c) h w -> (b p) c h w", p=self.pass_frames)
         up = lambda z: F.interpolate(z, scale_factor=2.0, mode="nearest")
         # the last seed frame's features at a scale, once for each of the P frames decoded
         last = lambda f: repeat(
-            rearrange(f, "(b k) c h w -> b k c h w", b=b)[:, -1], "b c h w -> (b p) c h w", p=self.predict
+            rearrange(f, "(b k) c h w -> b k c h w", b=b)[:, -1], "b c h w -> (b p) c h w", p=self.pass_frames
         )
         y = self.up1(torch.cat([up(self.up2(y)), last(skips[1])], 1))
         y = self.out(torch.cat([up(y), last(skips[0])], 1))
@@ -232,8 +234,8 @@ class VideoGenerator(nn.Module):
     """G(context (b, K, c, h, w) in [-1, 1], num_frames) -> the next num_frames frames (b, N, c, h, w).
 
     Frame sides must be multiples of 8. Any K >= 1 works: the GRU reads context frames one by one;
-    the SimVP core (cfg.core="simvp", trained on `context` -> `predict` frames) reads the last
-    `context` frames, the first one repeated in front when there are fewer.
+    the SimVP core (cfg.core="simvp") reads the last `context` frames, the first one repeated in
+    front when there are fewer, and writes `pass_frames` frames per pass of its translator.
     `generator` (a torch.Generator on the right device) makes the noise reproducible. A keywords
     model (cfg.keywords; `vocab_size` words, frames of `frame_size`) also takes `caption` tokens
     (None: no condition), and `from_caption` draws whole clips, first frame included.
@@ -246,13 +248,13 @@ class VideoGenerator(nn.Module):
         vocab_size: int = 0,
         frame_size: int = 0,
         context: int = 10,
-        predict: int = 5,
+        pass_frames: int = 5,
     ):
         super().__init__()
         self.cfg = cfg = cfg or VideoModelConfig()
         self.channels = channels
         cin = channels * (2 if cfg.motion_input else 1)
-        self.simvp = SimVPCore(cfg, cin, channels, context, predict) if cfg.core == "simvp" else None
+        self.simvp = SimVPCore(cfg, cin, channels, context, pass_frames) if cfg.core == "simvp" else None
         if self.simvp is None:
             self.encoder = FrameEncoder(cin, cfg.g_width, cfg.hidden)
             self.gru = ConvGRUCell(cfg.hidden + cfg.z_clip + cfg.z_frame, cfg.hidden)
@@ -341,7 +343,7 @@ class VideoGenerator(nn.Module):
         cond: torch.Tensor | None,
         generator: torch.Generator | None,
     ) -> torch.Tensor:
-        """core.predict frames per pass of the translator; each later pass reads the last
+        """core.pass_frames frames per pass of the translator; each later pass reads the last
         core.context frames, generated ones included."""
         b, k, _, h, w = context.shape
         cfg = self.cfg
@@ -354,13 +356,13 @@ class VideoGenerator(nn.Module):
         carried: torch.Tensor | None = None
         frames: list[torch.Tensor] = []
         while len(frames) < num_frames:
-            z = torch.cat([z_clip, noise(b, cfg.z_frame * core.predict, h // 4, w // 4)], 1)
+            z = torch.cat([z_clip, noise(b, cfg.z_frame * core.pass_frames, h // 4, w // 4)], 1)
             raw = core(self._encoder_input(window), z, self.film, cond)
-            for i in range(min(core.predict, num_frames - len(frames))):
+            for i in range(min(core.pass_frames, num_frames - len(frames))):
                 frame, carried = self._composite(split_output(raw[:, i], self.channels, cfg.warp), seed, last, carried)
                 frames.append(frame)
                 last = frame
-            window = torch.cat([window, torch.stack(frames[-core.predict :], 1)], 1)[:, -core.context :]
+            window = torch.cat([window, torch.stack(frames[-core.pass_frames :], 1)], 1)[:, -core.context :]
         return torch.stack(frames, dim=1)
 
     def _composite(

@@ -49,7 +49,8 @@ CaptionTokenizer = CaptionVocabulary | PretrainedCaptionTokenizer
 def build_generator(cfg: VideoConfig, tokenizer: CaptionTokenizer | None = None) -> VideoGenerator:
     vocab_size = tokenizer.size if isinstance(tokenizer, CaptionVocabulary) else 0
     d = cfg.data
-    return VideoGenerator(cfg.model, channels_of(cfg), vocab_size, d.size, d.context, d.predict)
+    per_pass = cfg.model.pass_frames or d.predict
+    return VideoGenerator(cfg.model, channels_of(cfg), vocab_size, d.size, d.context, per_pass)
 
 
 def saved_tokenizer(cfg: VideoConfig, folder: Path) -> CaptionTokenizer | None:

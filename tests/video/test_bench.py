@@ -78,11 +78,28 @@ def test_levers_over_several_seeds_report_mean_and_std(monkeypatch, tmp_path):
         }  # fmt: skip
 
     monkeypatch.setattr(bench, "score_lever", fake_score)
-    name = "trains 10 -> 5 (the default)"
+    name = "trains 10 -> 5 (the GRU default)"
     lines = bench.bench_levers([name], tmp_path, 10, [0, 1, 2], 1, "", lambda msg: None)
-    assert sorted(trained) == [tmp_path / f"seed_{s}" / "trains_10____5__the_default" for s in range(3)]
+    assert sorted(trained) == [tmp_path / f"seed_{s}" / "trains_10____5__the_GRU_default" for s in range(3)]
     row = next(line for line in lines if line.startswith(f"| {name} |"))
     assert "| 0.0400 ± 0.0100 |" in row and "| 33.3 ± 16.7 |" in row  # MSE 10; below blank: 50%, 33%, 17%
     assert "| 1.0 ± 1.0 / 20 |" in row  # steps won
     assert any(line.startswith(f"| {name} | 40.0 |") for line in lines)  # the per-step curve: the seeds' mean
     assert "seeds 0, 1, 2 (mean ± std)" in lines[0]
+
+
+def test_the_rollout_gif_script_refuses_bad_input_in_one_line(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("make_rollout_gif", SCRIPT.parent / "make_rollout_gif.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = str(tmp_path / "x.gif")
+    assert script.main(["--run", str(tmp_path / "missing"), "--out", out]) == 2
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text("modality: video\n")
+    assert script.main(["--run", str(tmp_path / "run"), "--frames", "21", "--out", out]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert errors == [
+        f"make_rollout_gif.py: error: no run in {tmp_path / 'missing'} (its config.yaml is missing)",
+        "make_rollout_gif.py: error: --frames must be 1 to 20",
+    ]
+    assert not (tmp_path / "x.gif").exists()

@@ -25,13 +25,22 @@ def test_the_gpu_preset_is_the_10_to_10_protocol_at_64_pixels():
     assert (cfg.data.size, cfg.data.context, cfg.data.predict, cfg.data.eval_predict) == (64, 10, 10, 10)
 
 
-def test_the_simvp_preset_is_the_default_with_its_core_and_loss():
-    from dataclasses import replace
+def test_the_keywords_presets_keep_the_gru_core_they_were_measured_with():
+    for name in ("video_keywords.yaml", "video_keywords_two.yaml", "tiny/video_keywords.yaml"):
+        cfg = load_config(VideoConfig, PRESETS / name)
+        assert cfg.model.core == "gru", name
+    for name in ("video_keywords.yaml", "video_keywords_two.yaml"):
+        cfg = load_config(VideoConfig, PRESETS / name)
+        assert (cfg.model.hidden, cfg.loss.recon) == (64, "l1"), name
 
-    cfg = load_config(VideoConfig, PRESETS / "video_simvp.yaml")
-    default = VideoConfig()
-    model = replace(default.model, core="simvp", hidden=128)
-    assert cfg == replace(default, out_dir="runs/video_simvp", model=model, loss=replace(default.loss, recon="l1+mse"))
+
+def test_pass_frames_sets_the_translator_pass_and_defaults_to_data_predict():
+    from multigan.video.pipeline import build_generator
+
+    default = build_generator(load_config(VideoConfig, PRESETS / "tiny" / "video.yaml"))
+    shorter = build_generator(load_config(VideoConfig, PRESETS / "tiny" / "video.yaml", ["model.pass_frames=1"]))
+    assert default.simvp is not None and shorter.simvp is not None
+    assert (default.simvp.pass_frames, shorter.simvp.pass_frames) == (2, 1)
 
 
 @pytest.mark.parametrize(
@@ -47,14 +56,16 @@ def test_the_simvp_preset_is_the_default_with_its_core_and_loss():
         ("model.core=simvp", None),
         ("model.core=lstm", r"model.core: must be one of 'gru', 'simvp'"),
         ("model.blocks=0", "model.blocks"),
+        ("model.pass_frames=-1", "model.pass_frames"),
+        ("model.core=gru model.pass_frames=2", "model.pass_frames: only with model.core=simvp"),
     ],
 )
 def test_config_checks(override, message):
     if message is None:
-        load_config(VideoConfig, None, [override])
+        load_config(VideoConfig, None, override.split())
         return
     with pytest.raises(ConfigError, match=message):
-        load_config(VideoConfig, None, [override])
+        load_config(VideoConfig, None, override.split())
 
 
 def test_nothing_to_train_is_refused():

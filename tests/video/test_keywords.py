@@ -223,7 +223,7 @@ def test_a_toy_trained_here_follows_the_captions_motion_better_than_chance():
     clips = clips.float().div(127.5).sub(1)[:, :, None]  # (n, 5, 1, 16, 16) in [-1, 1]
     vocab = CaptionVocabulary.fit(caption_of(p) for p in pairs)
     tokens = vocab.encode([caption_of(p) for p in pairs])
-    model_cfg = VideoModelConfig(g_width=4, hidden=16, z_clip=0, z_frame=0, keywords=True, cond_dim=16)
+    model_cfg = VideoModelConfig(core="gru", g_width=4, hidden=16, z_clip=0, z_frame=0, keywords=True, cond_dim=16)
     G = VideoGenerator(model_cfg, 1, vocab.size, 16)
     opt = torch.optim.Adam(G.parameters(), lr=3e-3)
     train, test = slice(0, 192), slice(192, 256)

@@ -7,7 +7,7 @@ from multigan.core.errors import ConfigError
 from multigan.video.config import VideoModelConfig
 from multigan.video.models import VideoDiscriminator, VideoGenerator, warp
 
-SMALL_G = dict(g_width=4, hidden=8, z_clip=2, z_frame=2)
+SMALL_G = dict(core="gru", g_width=4, hidden=8, z_clip=2, z_frame=2)
 
 
 def context(b=2, k=3, c=1, h=16, w=16, seed=0):
@@ -148,7 +148,7 @@ def test_feature_matching_and_the_reconstruction_kind_reach_the_generator(tmp_pa
     assert {f"g_{kind}" for kind in recon.split("+")} | {"g_image_features", "g_video_features"} <= set(out.logs)
     assert all(float(out.logs[k]) > 0 for k in ("g_image_features", "g_video_features"))
     out.loss.backward()
-    assert all(p.grad is not None and p.grad.isfinite().all() for p in nets.G.decoder.parameters())
+    assert all(p.grad is not None and p.grad.isfinite().all() for p in nets.G.parameters())
     # Without the term, G's loss is smaller by exactly the weighted feature distances (D in eval
     # mode: in training mode spectral norm's power step changes D at every call).
     nets.D.eval()
@@ -169,14 +169,14 @@ SIMVP = dict(core="simvp", g_width=4, hidden=8, blocks=2, z_clip=2, z_frame=2)
 @pytest.mark.parametrize("warp_on", [True, False])
 @pytest.mark.parametrize("k, n", [(1, 1), (3, 2), (3, 7), (5, 4)])  # fewer, as many and more seed frames than 3
 def test_simvp_core_reads_any_number_of_seed_frames_and_rolls_past_its_pass(k, n, warp_on):
-    g = VideoGenerator(VideoModelConfig(warp=warp_on, **SIMVP), channels=3, context=3, predict=2)
+    g = VideoGenerator(VideoModelConfig(warp=warp_on, **SIMVP), channels=3, context=3, pass_frames=2)
     out = g(context(2, k, 3, 16, 24), n)
     assert out.shape == (2, n, 3, 16, 24)
     assert out.isfinite().all() and out.abs().max() <= 1
 
 
 def test_simvp_core_longer_rollouts_start_with_the_shorter_one_and_noise_is_reproducible():
-    g = VideoGenerator(VideoModelConfig(**SIMVP), context=3, predict=2)
+    g = VideoGenerator(VideoModelConfig(**SIMVP), context=3, pass_frames=2)
     ctx = context(k=3)
     short = g(ctx, 3, generator=torch.Generator().manual_seed(1))
     long = g(ctx, 9, generator=torch.Generator().manual_seed(1))
@@ -186,7 +186,7 @@ def test_simvp_core_longer_rollouts_start_with_the_shorter_one_and_noise_is_repr
 
 
 def test_simvp_core_later_passes_read_the_generated_frames():
-    g = VideoGenerator(VideoModelConfig(warp=False, **SIMVP), context=3, predict=2)
+    g = VideoGenerator(VideoModelConfig(warp=False, **SIMVP), context=3, pass_frames=2)
     ctx = context(k=3)
     first = g(ctx, 4, generator=torch.Generator().manual_seed(0))
     # The second pass (frames 2, 3) reads seed frame 2 and the generated frames 0, 1: shifting the
@@ -203,7 +203,7 @@ def test_simvp_core_later_passes_read_the_generated_frames():
 
 
 def test_simvp_core_starts_close_to_copying_the_last_frame_and_learns_through_the_discriminator():
-    g = VideoGenerator(VideoModelConfig(**SIMVP), context=3, predict=2)
+    g = VideoGenerator(VideoModelConfig(**SIMVP), context=3, pass_frames=2)
     ctx = context(k=3)
     out = g(ctx, 4)
     assert (out - ctx[:, -1:]).abs().mean() < 0.05
@@ -220,7 +220,7 @@ def test_simvp_core_draws_clips_from_captions_alone():
     from multigan.core.conditioning import CaptionTokens
 
     cfg = VideoModelConfig(keywords=True, cond_dim=8, **SIMVP)
-    g = VideoGenerator(cfg, channels=1, vocab_size=12, frame_size=16, context=3, predict=2)
+    g = VideoGenerator(cfg, channels=1, vocab_size=12, frame_size=16, context=3, pass_frames=2)
     ids = torch.tensor([[3, 4, 5], [6, 7, 0]])
     caption = CaptionTokens(ids, ids > 0, torch.ones(2, dtype=torch.bool))
     clips = g.from_caption(caption, 5, generator=torch.Generator().manual_seed(0))

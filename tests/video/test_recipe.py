@@ -139,9 +139,13 @@ def test_generate_with_a_soundtrack(tiny_run, tmp_path):
     assert recipe.main([*args, "--out", str(tmp_path / "x.gif"), "--audio", str(tmp_path / "tone.wav")]) == 2
 
 
-def test_the_simvp_core_trains_resumes_and_generates(tmp_path):
-    out = tmp_path / "simvp"
-    args = ["--config", str(TINY), f"out_dir={out}", "model.core=simvp", "model.blocks=1", "train.steps=2"]
+@pytest.mark.parametrize(
+    "variant",
+    ["model.core=gru", "model.pass_frames=1"],  # the other core; SimVP trained across its pass boundary
+)
+def test_other_generators_train_resume_and_generate(tmp_path, variant):
+    out = tmp_path / "run"
+    args = ["--config", str(TINY), f"out_dir={out}", variant, "train.steps=2"]
     assert recipe.main(args) == 0
     assert recipe.main([*args[:-1], "train.steps=3"]) == 0
     assert checkpoint_dirs(out / "checkpoints")[-1].name == "step_00000003"
