@@ -464,6 +464,14 @@ def score_lever(folder: Path, clips: torch.Tensor, classifier) -> dict:
     return rollout_scores(unit(pred), unit(clips[:, 10:]), unit(clips[:, :10]), classifier)
 
 
+def lever_clips(cache_dir: str) -> torch.Tensor:
+    """The held-out moving digits made LEVER_FRAMES long, all of them, (b, 30, c, h, w) in [-1, 1]:
+    what the levers are scored on (rollout's noise seeds go by batch, so keep every clip)."""
+    common = [f"data.digits_frames={LEVER_FRAMES}"] + ([f"data.cache_dir={cache_dir}"] if cache_dir else [])
+    test = VideoAdapter(load_config(VideoConfig, None, common)).heldout(LEVER_FRAMES - 10, 10)
+    return to_unit(torch.stack([test[i] for i in range(len(test))]))
+
+
 def lever_folder(root: Path, name: str) -> Path:
     """Where a lever's run lives under one seed's folder: its name, letters and digits kept."""
     return root / "".join(ch if ch.isalnum() else "_" for ch in name).strip("_")
@@ -481,10 +489,7 @@ def bench_levers(
         futures = [pool.submit(train_lever, run, steps, seed, cache_dir) for (_, seed), run in runs.items()]
         for done in tqdm(as_completed(futures), total=len(futures), desc="levers", unit="run"):
             log(f"trained: {done.result().folder}")
-    common = [f"data.digits_frames={LEVER_FRAMES}"] + ([f"data.cache_dir={cache_dir}"] if cache_dir else [])
-    adapter = VideoAdapter(load_config(VideoConfig, None, common))
-    test = adapter.heldout(20, 10)
-    clips = to_unit(torch.stack([test[i] for i in range(len(test))]))
+    clips = lever_clips(cache_dir)
     classifier = digit_classifier()
     scores: dict[tuple[str, int], dict] = {}
     for key, run in tqdm(runs.items(), desc="scoring", unit="run"):
@@ -511,7 +516,7 @@ def bench_levers(
         f"Quality levers, one at a time: each row is the default recipe plus its overrides, {steps} training steps "
         f"at batch 8, {seeds_said}, trained by `python -m multigan.recipes.video` with one torch thread "
         f"({jobs} at a time), on moving digits of {LEVER_FRAMES} frames; scored on a 10 -> 20 rollout of the "
-        f"{len(test)} held-out clips. MSE per pixel on [0, 1]; blank frame: MSE {blank10:.4f} "
+        f"{len(clips)} held-out clips. MSE per pixel on [0, 1]; blank frame: MSE {blank10:.4f} "
         f"(10 steps), {any_score['blank_mse20']:.4f} (20 steps); 'below blank': how much lower MSE 10 is, "
         "in percent. 'steps won': predicted steps whose MSE and SSIM both beat the blank frame and "
         "copy-last; 'worst': the highest ratio of a step's MSE to the blank frame's (below 1: every step "

@@ -23,12 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_video import LEVER_FRAMES, LEVERS, lever_folder, rollout  # noqa: E402
+from bench_video import LEVERS, lever_clips, lever_folder, rollout  # noqa: E402
 
-from multigan.core.config import load_config  # noqa: E402
-from multigan.video.adapter import VideoAdapter  # noqa: E402
-from multigan.video.config import VideoConfig  # noqa: E402
-from multigan.video.pipeline import VideoPipeline, to_unit  # noqa: E402
+from multigan.video.pipeline import VideoPipeline  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,9 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"make_levers_figure.py: error: {problem}", file=sys.stderr)
         return 2
-    common = [f"data.digits_frames={LEVER_FRAMES}"] + ([f"data.cache_dir={args.cache_dir}"] if args.cache_dir else [])
-    test = VideoAdapter(load_config(VideoConfig, None, common)).heldout(20, 10)
-    clips = to_unit(torch.stack([test[i] for i in range(len(test))]))  # all of them: rollout's noise seeds by batch
+    clips = lever_clips(args.cache_dir)
     picked = [s - 1 for s in args.steps]
     rows = [clips[args.clips, 10:][:, picked]]
     for name in args.levers:

@@ -14,19 +14,15 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_video import LEVER_FRAMES, rollout  # noqa: E402
+from bench_video import LEVER_FRAMES, lever_clips, rollout  # noqa: E402
 
-from multigan.core.config import load_config  # noqa: E402
 from multigan.io.video import write_video  # noqa: E402
-from multigan.video.adapter import VideoAdapter, side_by_side  # noqa: E402
-from multigan.video.config import VideoConfig  # noqa: E402
-from multigan.video.pipeline import VideoPipeline, to_unit  # noqa: E402
+from multigan.video.adapter import side_by_side  # noqa: E402
+from multigan.video.pipeline import VideoPipeline  # noqa: E402
 
 SEED_FRAMES = 10
 
@@ -49,9 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"make_rollout_gif.py: error: {problem}", file=sys.stderr)
         return 2
-    common = [f"data.digits_frames={LEVER_FRAMES}"] + ([f"data.cache_dir={args.cache_dir}"] if args.cache_dir else [])
-    test = VideoAdapter(load_config(VideoConfig, None, common)).heldout(LEVER_FRAMES - SEED_FRAMES, SEED_FRAMES)
-    clips = to_unit(torch.stack([test[i] for i in range(len(test))]))  # all of them: rollout's noise seeds by batch
+    clips = lever_clips(args.cache_dir)
     generated = rollout(VideoPipeline.from_folder(args.run), clips, args.frames)[: args.rows]
     truth = clips[: args.rows, SEED_FRAMES : SEED_FRAMES + args.frames]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -25,9 +25,9 @@ spectral normalisation.
 
 Keywords (`model.keywords`). G and D each own a caption encoder (multigan.core.conditioning).
 G's caption vector scales and shifts (FiLM) what the core reads (the translator's input, or the
-GRU's at every step), and a first-frame
-generator draws frame 0 from the caption and a noise vector, so a clip can start from keywords
-alone. Both discriminators add a projection term <embed(caption), features> to their logit.
+GRU's at every step), and a first-frame generator draws frame 0 from the caption and a noise
+vector, so a clip can start from keywords alone. Both discriminators add a projection term
+<embed(caption), features> to their logit.
 
 Both take the recipe's `model.*` config (multigan.video.config.VideoModelConfig) and the frames'
 channels. Tensors are (b, t, c, h, w) in [-1, 1]; einops does the (b t) folding.
