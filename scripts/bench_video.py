@@ -388,6 +388,8 @@ LEVERS: dict[str, list[str]] = {  # row -> overrides of the default recipe
         "loss.recon=l1+mse",
     ],  # fmt: skip
     "SimVP core, 10 -> 10, L1 only": [*SIMVP, "data.predict=10", "loss.adv_weight=0", "loss.recon=l1"],
+    "SimVP core, 10 -> 5, L1 + MSE only": [*SIMVP, "data.predict=5", "loss.adv_weight=0", "loss.recon=l1+mse"],
+    "SimVP core, 10 -> 5, L1 only": [*SIMVP, "data.predict=5", "loss.adv_weight=0", "loss.recon=l1"],
     "SimVP core, 10 -> 10, MSE only (OpenSTL-style reference)": [
         *SIMVP,
         "data.predict=10",
