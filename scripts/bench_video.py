@@ -8,6 +8,7 @@
     python scripts/bench_video.py --step-cost     # 4. only: seconds per training step, side by side
     python scripts/bench_video.py --levers --steps 500 --runs-dir /tmp/levers   # 5. only: the quality levers
     python scripts/bench_video.py --levers NAME NAME --steps 1000 --seeds 0 1 2   # 5. as mean ± std of 3 seeds
+    python scripts/bench_video.py --reads         # 6. only: the default run's batches, kept decoded or not
 
 1. Loader throughput: clips/s of multigan's VideoClips (open, seek, decode, resize in FFmpeg,
    close, per clip) against a bare PyAV loop that decodes the same frames of the same files
@@ -38,6 +39,11 @@
    metrics, the worst step's MSE over the blank frame's, the sharpness figures and the feature
    distance (first 10 steps); with several --seeds, each as mean ± std. Runs already trained in
    --runs-dir (DIR/seed_S/LEVER) are scored, not retrained.
+
+6. Reading the default run's training batches (data.steps batches of data.batch_size clips, the
+   trainer's own BatchStream over the adapter's dataset, in the main process as the default runs)
+   with the training videos kept decoded in memory (data.memory_mb, the default 512) and decoded
+   clip by clip (data.memory_mb=0), taking turns, as seconds and a speed-up.
 
 Appends the command, the machine, the versions and the tables under "## Video" in
 docs/BENCHMARKS.md (other sections are left as they are).
@@ -74,6 +80,7 @@ from machine import append_to_section, cpu_model, load_average, one_update_step 
 
 import multigan  # noqa: E402
 from multigan.core.config import load_config  # noqa: E402
+from multigan.core.data import BatchStream  # noqa: E402
 from multigan.core.trainer import Trainer  # noqa: E402
 from multigan.metrics.image import digit_classifier, frechet_distance  # noqa: E402
 from multigan.metrics.video import baselines, grad_ratio, per_frame, sharpness, summarize  # noqa: E402
@@ -390,6 +397,18 @@ LEVERS: dict[str, list[str]] = {  # row -> overrides of the default recipe
     "SimVP core, 10 -> 10, L1 only": [*SIMVP, "data.predict=10", "loss.adv_weight=0", "loss.recon=l1"],
     "SimVP core, 10 -> 5, L1 + MSE only": [*SIMVP, "data.predict=5", "loss.adv_weight=0", "loss.recon=l1+mse"],
     "SimVP core, 10 -> 5, L1 only": [*SIMVP, "data.predict=5", "loss.adv_weight=0", "loss.recon=l1"],
+    "SimVP core, 10 -> 5, GAN at 0.3 + L1 + MSE": [
+        *SIMVP,
+        "data.predict=5",
+        "loss.adv_weight=0.3",
+        "loss.recon=l1+mse",
+    ],
+    "SimVP core, 10 -> 5, GAN at 0.1 + L1 + MSE": [
+        *SIMVP,
+        "data.predict=5",
+        "loss.adv_weight=0.1",
+        "loss.recon=l1+mse",
+    ],
     "SimVP core, 10 -> 10, MSE only (OpenSTL-style reference)": [
         *SIMVP,
         "data.predict=10",
@@ -555,6 +574,47 @@ def bench_levers(
 # ------------------------------------------------------------------------------------ output
 
 
+# ------------------------------------------------------------------------------------ reads
+
+
+def bench_training_reads(cache_dir: str, log, repeats: int = 2) -> list[str]:
+    common = [f"data.cache_dir={cache_dir}"] if cache_dir else []
+    settings = {"kept decoded in memory (data.memory_mb=512, the default)": 512, "decoded clip by clip (0)": 0}
+    seconds: dict[str, list[float]] = {name: [] for name in settings}
+    cfg = load_config(VideoConfig, ROOT / "recipes" / "video.yaml", ["out_dir=/nonexistent", *common])
+    steps, batch = cfg.train.steps, cfg.train.batch_size
+    for r in range(repeats):
+        for name, memory_mb in settings.items():
+            adapter = VideoAdapter(
+                load_config(
+                    VideoConfig,
+                    ROOT / "recipes" / "video.yaml",
+                    ["out_dir=/nonexistent", f"data.memory_mb={memory_mb}", *common],
+                )
+            )
+            stream = BatchStream(adapter.dataset(), batch, adapter.collate, seed=cfg.seed)
+            t = time.perf_counter()
+            for _ in tqdm(range(steps), desc=f"{name}, repeat {r + 1}/{repeats}", leave=False):
+                next(stream)
+            seconds[name].append(time.perf_counter() - t)
+            log(f"reads repeat {r + 1}/{repeats}: {name} {seconds[name][-1]:.1f} s")
+    clip_by_clip = seconds["decoded clip by clip (0)"]
+    lines = [
+        f"Training reads: the default run's {steps} batches of {batch} clips "
+        f"({cfg.data.context} + {cfg.data.predict} frames, {cfg.data.size}x{cfg.data.size} gray, from "
+        f"{cfg.data.digits_train} moving-digit mp4s), through the trainer's BatchStream in one process; "
+        f"{repeats} repeats taking turns, the speed-up taken within each repeat.",
+        "",
+        "| training videos | seconds per repeat | s per batch | speed-up |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, values in seconds.items():
+        speedup = np.median([c / v for c, v in zip(clip_by_clip, values)])
+        per_repeat = ", ".join(f"{v:.1f}" for v in values)
+        lines.append(f"| {name} | {per_repeat} | {np.median(values) / steps:.4f} | {speedup:.2f}x |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=300, help="training steps per run (default 300)")
@@ -567,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-write", action="store_true", help="print only")
     p.add_argument("--keywords", action="store_true", help="only the keywords benchmark (3.)")
     p.add_argument("--step-cost", action="store_true", help="only the step-cost benchmark (4.)")
+    p.add_argument("--reads", action="store_true", help="only the training-reads benchmark (6.)")
     p.add_argument("--levers", nargs="*", default=None, metavar="LEVER", help="only the levers (5.); none named: all")
     p.add_argument("--runs-dir", default="", help="--levers: where the runs are kept (default: a temporary folder)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="--levers: the runs' seeds (default 0)")
@@ -589,6 +650,8 @@ def main(argv: list[str] | None = None) -> int:
             tables = bench_levers(names, runs_dir, args.steps, args.seeds, args.jobs, args.cache_dir, log)
     elif args.step_cost:
         tables = bench_step_cost(args.cache_dir, log)
+    elif args.reads:
+        tables = bench_training_reads(args.cache_dir, log)
     elif args.keywords:
         tables = bench_keywords(args.runs, args.cache_dir, log)
     else:

@@ -110,10 +110,10 @@ class VideoAdapter:
     def clips(self) -> VideoClips:
         if self._train is None:
             d = self.cfg.data
-            self._train = self._clips(self.roots()[0], d.context + d.predict, d.clip_step)
+            self._train = self._clips(self.roots()[0], d.context + d.predict, d.clip_step, memory_mb=d.memory_mb)
         return self._train
 
-    def _clips(self, root: Path, length: int, step: int, quiet: bool = False) -> VideoClips:
+    def _clips(self, root: Path, length: int, step: int, quiet: bool = False, memory_mb: int = 0) -> VideoClips:
         d = self.cfg.data
         return VideoClips(
             root,
@@ -125,6 +125,7 @@ class VideoAdapter:
             verify=d.verify,
             max_pixels=d.max_pixels,
             quiet=quiet,
+            memory_mb=memory_mb,
         )
 
     def heldout(self, predict: int | None = None, context: int | None = None) -> VideoClips:

@@ -26,6 +26,7 @@ class VideoDataConfig:
     clip_step: int = 1  # a training clip starts every n frames
     verify: bool = True  # decode every file once while indexing (exact counts, bad files found early)
     max_pixels: int = DEFAULT_MAX_PIXELS  # larger frames are refused before decoding
+    memory_mb: int = 512  # training videos kept decoded in memory (per loader process), so each decodes once; 0: none
     cache_dir: str = ""  # where moving digits are written; "": $MULTIGAN_CACHE or ~/.cache/multigan
     digits_train: int = 1000  # moving digits: training videos
     digits_test: int = 100  # moving digits: held-out videos (digits never seen in training)
@@ -39,6 +40,8 @@ class VideoDataConfig:
             raise ConfigError(f"data.channels: must be 0 (auto), 1 or 3, got {self.channels}")
         for key in ("context", "predict", "eval_predict", "frame_stride", "clip_step", "digits_train", "digits_test"):
             check_positive(f"data.{key}", getattr(self, key))
+        if self.memory_mb < 0:
+            raise ConfigError(f"data.memory_mb: must be 0 (off) or more, got {self.memory_mb}")
         if self.grammar not in GRAMMARS:
             raise ConfigError(f"data.grammar: must be one of {', '.join(map(repr, GRAMMARS))}, got {self.grammar!r}")
         if self.grammar and self.path:

@@ -64,7 +64,9 @@ class VideoClips(Dataset):
     None keeps each file's own size (then all files must share one size to be batched).
     verify: decode every frame while indexing (exact frame counts; a corrupt file is found now
     rather than mid-training). cache: where the index lives; None puts it in `root`, False
-    keeps it in memory only.
+    keeps it in memory only. memory_mb: up to this many MB of whole files are kept decoded in
+    memory, so that a file is decoded once rather than once per clip (per process: each DataLoader
+    worker keeps its own copy); files beyond the budget are decoded clip by clip; 0: none.
     """
 
     def __init__(
@@ -80,9 +82,12 @@ class VideoClips(Dataset):
         cache: str | os.PathLike | bool | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         quiet: bool = False,
+        memory_mb: int = 0,
     ):
         if clip_len < 1 or frame_stride < 1 or (clip_step is not None and clip_step < 1):
             raise ValueError("clip_len, frame_stride and clip_step must be >= 1")
+        if memory_mb < 0:
+            raise ValueError(f"memory_mb must be 0 (off) or more, got {memory_mb}")
         self.root = Path(root)
         self.clip_len, self.frame_stride = clip_len, frame_stride
         self.clip_step = clip_step or 1
@@ -91,6 +96,7 @@ class VideoClips(Dataset):
         files = find_videos(self.root)
         entries = self._index(files, verify, cache)
         self.files: list[str] = []
+        self.decoded_bytes: list[int] = []  # per file: frames x height x width x channels once decoded
         self.skipped: list[tuple[str, str]] = []
         self.too_short: list[str] = []
         clips: list[tuple[int, int]] = []
@@ -104,8 +110,12 @@ class VideoClips(Dataset):
                 self.too_short.append(str(path))
                 continue
             self.files.append(str(path))
+            height, width = self.size or (entry["height"], entry["width"])
+            self.decoded_bytes.append(entry["frames"] * height * width * (1 if gray else 3))
             clips += [(len(self.files) - 1, s) for s in range(0, entry["frames"] - span + 1, self.clip_step)]
         self.clips = clips
+        self.memory_left = memory_mb * 2**20
+        self.in_memory: dict[int, torch.Tensor] = {}  # file index -> its frames, uint8 (T, H, W, C)
         if not quiet:
             warn_skipped([(path, _short_reason(reason)) for path, reason in self.skipped], "videos")
             if self.too_short:
@@ -157,6 +167,19 @@ class VideoClips(Dataset):
     def __len__(self) -> int:
         return len(self.clips)
 
+    def _from_memory(self, file_index: int, start: int) -> torch.Tensor | None:
+        """The clip sliced from its file's decoded frames, decoding the whole file first if the
+        memory budget still has room for it; None when it has not (or the file came up short)."""
+        frames = self.in_memory.get(file_index)
+        if frames is None:
+            if self.decoded_bytes[file_index] > self.memory_left:
+                return None
+            frames = read_video(self.files[file_index], size=self.size, gray=self.gray, max_pixels=self.max_pixels)
+            self.in_memory[file_index] = frames
+            self.memory_left -= frames.numel()
+        clip = frames[start : start + (self.clip_len - 1) * self.frame_stride + 1 : self.frame_stride]
+        return clip.clone() if len(clip) == self.clip_len else None
+
     def __getitem__(self, i: int) -> torch.Tensor:
         # A file that decoded while indexing but fails now (changed on disk, or not verified):
         # warn and serve the following clips rather than take the run down.
@@ -164,6 +187,9 @@ class VideoClips(Dataset):
             file_index, start = self.clips[(i + attempt) % len(self.clips)]
             path = self.files[file_index]
             try:
+                frames = self._from_memory(file_index, start)
+                if frames is not None:
+                    return frames.permute(0, 3, 1, 2).contiguous()  # (T, C, H, W) uint8
                 frames = read_video(
                     path,
                     start=start,

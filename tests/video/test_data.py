@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 
 import multigan.video.data as data
 from multigan.core.errors import MultiganError
-from multigan.io.video import probe, write_video
+from multigan.io.video import probe, read_video, write_video
 from multigan.video.data import MovingDigits, VideoClips, find_videos, make_moving_digits, moving_digits_clip
 
 
@@ -64,8 +64,6 @@ def test_stride_step_size_and_gray(folder):
 
 def test_clip_content_matches_the_file(folder):
     ds = VideoClips(folder, 2, frame_stride=3, quiet=True)
-    from multigan.io.video import read_video
-
     whole = read_video(folder / "a.mp4")
     assert torch.equal(ds[1], whole[[1, 4]].permute(0, 3, 1, 2))
 
@@ -116,6 +114,46 @@ def test_works_with_dataloader_workers(folder):
     batches = list(DataLoader(ds, batch_size=4, num_workers=1))
     assert sum(len(b) for b in batches) == len(ds)
     assert batches[0].shape == (4, 4, 3, 8, 8)
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"frame_stride": 2, "clip_step": 2}, {"size": (4, 6), "gray": True}], ids=["plain", "strided", "resized"]
+)
+def test_clips_kept_in_memory_equal_the_clips_decoded_one_by_one(folder, kw):
+    decoded = VideoClips(folder, 3, quiet=True, **kw)
+    kept = VideoClips(folder, 3, quiet=True, memory_mb=1, **kw)
+    assert kept.clips == decoded.clips
+    for i in range(len(decoded)):
+        assert torch.equal(kept[i], decoded[i]), i
+    assert sorted(kept.in_memory) == [0, 1, 2]
+
+
+def test_a_file_kept_in_memory_decodes_once_and_each_item_is_a_copy(folder, monkeypatch):
+    ds = VideoClips(folder, 4, quiet=True, memory_mb=1)
+    calls = []
+    monkeypatch.setattr(data, "read_video", lambda path, **kw: calls.append(path) or read_video(path, **kw))
+    for _ in range(2):
+        for i in range(len(ds)):
+            ds[i]
+    assert len(calls) == len(ds.files) == 3
+    item = ds[0]
+    item.zero_()
+    assert ds[0].any()
+
+
+def test_files_beyond_the_memory_budget_are_decoded_clip_by_clip(folder, monkeypatch):
+    ds = VideoClips(folder, 4, quiet=True, memory_mb=1)
+    ds.memory_left = ds.decoded_bytes[0]  # room for a.mp4 only
+    calls = []
+    monkeypatch.setattr(
+        data, "read_video", lambda path, **kw: calls.append(os.path.basename(path)) or read_video(path, **kw)
+    )
+    items = [ds[i] for i in range(len(ds))]
+    assert list(ds.in_memory) == [0] and ds.memory_left == 0
+    assert calls == ["a.mp4"] + ["b.webm"] * 3 + ["c.gif"] * 4
+    assert all(item.shape == (4, 3, 8, 8) for item in items)
+    with pytest.raises(ValueError, match="memory_mb"):
+        VideoClips(folder, 4, quiet=True, memory_mb=-1)
 
 
 def test_moving_digits_clips_are_deterministic_and_stay_inside_the_frame():

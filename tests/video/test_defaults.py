@@ -6,6 +6,7 @@ import pytest
 
 from multigan.core.config import load_config
 from multigan.core.errors import ConfigError
+from multigan.video.adapter import VideoAdapter
 from multigan.video.config import VideoConfig
 
 PRESETS = Path(__file__).resolve().parents[2] / "recipes"
@@ -58,6 +59,8 @@ def test_pass_frames_sets_the_translator_pass_and_defaults_to_data_predict():
         ("model.blocks=0", "model.blocks"),
         ("model.pass_frames=-1", "model.pass_frames"),
         ("model.core=gru model.pass_frames=2", "model.pass_frames: only with model.core=simvp"),
+        ("data.memory_mb=0", None),
+        ("data.memory_mb=-1", r"data.memory_mb: must be 0 \(off\) or more"),
     ],
 )
 def test_config_checks(override, message):
@@ -71,3 +74,13 @@ def test_config_checks(override, message):
 def test_nothing_to_train_is_refused():
     with pytest.raises(ConfigError, match="both are 0"):
         load_config(VideoConfig, None, ["loss.recon_weight=0", "loss.adv_weight=0"])
+
+
+def test_the_training_videos_stay_decoded_in_memory_and_the_heldout_ones_do_not(tmp_path):
+    overrides = [f"out_dir={tmp_path / 'run'}", f"data.cache_dir={tmp_path}", "data.memory_mb=1"]
+    adapter = VideoAdapter(load_config(VideoConfig, PRESETS / "tiny" / "video.yaml", overrides))
+    train, heldout = adapter.clips, adapter.heldout()
+    assert (train.memory_left, heldout.memory_left) == (2**20, 0)
+    train[0], heldout[0]
+    assert list(train.in_memory) == [0] and train.memory_left == 2**20 - train.decoded_bytes[0]
+    assert heldout.in_memory == {}
