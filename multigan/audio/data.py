@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from multigan.audio import synth
 from multigan.audio.config import AudioDataConfig
-from multigan.core.data import cache_dir, folder_labels
+from multigan.core.data import build_folder_once, cache_dir, folder_labels
 from multigan.core.errors import ConfigError, MultiganError, warn, warn_skipped
 from multigan.io.audio import AUDIO_EXTENSIONS, AudioDecodeError, read_audio, write_audio
 
@@ -123,18 +123,18 @@ def load_audio_folder(root: str | Path, cfg: AudioDataConfig) -> TensorAudio:
     return TensorAudio(torch.cat(chunks), torch.tensor(labels), class_names, cfg.sample_rate, len(skipped), silent)
 
 
-def make_notes(root: str | Path | None = None) -> Path:
+def make_notes() -> Path:
     """Write (once) train/ and test/ folders of synthesised notes, one sub-folder per MIDI pitch;
     returns the folder holding them. A `done.json` written last marks a complete set."""
-    out = Path(root) if root is not None else cache_dir() / f"notes_v{NOTES_VERSION}"
-    if (out / "done.json").is_file():
-        return out
+    return build_folder_once(cache_dir() / f"notes_v{NOTES_VERSION}", _write_notes)
+
+
+def _write_notes(out: Path) -> None:
     for split in ("train", "test"):
         for _timbre, midi, name, wave in tqdm(synth.notes(split), desc=f"synthesising {split} notes", leave=False):
             write_audio(out / split / str(midi) / f"{name}.flac", wave, synth.SAMPLE_RATE)
     info = {"version": NOTES_VERSION, "timbres": synth.TIMBRES, "pitches": synth.PITCHES}
     (out / "done.json").write_text(json.dumps(info, indent=1))
-    return out
 
 
 def load_audio(cfg: AudioDataConfig, split: str = "train") -> TensorAudio:

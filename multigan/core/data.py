@@ -8,6 +8,8 @@ resumed run skips straight to where it stopped without decoding the skipped item
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,33 @@ def cache_dir() -> Path:
     $MULTIGAN_CACHE, else $XDG_CACHE_HOME/multigan, else ~/.cache/multigan."""
     base = os.environ.get("MULTIGAN_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "multigan")
     return Path(base).expanduser()
+
+
+def build_folder_once(out: Path, build: Callable[[Path], None], marker: str = "done.json") -> Path:
+    """`out`, made by `build(folder)` the first time: `build` fills a private folder beside `out`,
+    writing `marker` last, and the folder is renamed into place whole. So processes that make the
+    same cache at once (two runs, a benchmark's jobs) neither trip over each other's files nor read
+    half a set: the first to finish wins, the others drop theirs. A folder without its marker (left
+    by an interrupted build of an earlier version) is replaced."""
+    if (out / marker).is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
+    tmp.mkdir()
+    try:
+        build(tmp)
+        if not (tmp / marker).is_file():
+            raise RuntimeError(f"building {out} wrote no {marker}")
+        if out.exists() and not (out / marker).is_file():
+            shutil.rmtree(out, ignore_errors=True)
+        try:
+            os.rename(tmp, out)
+        except OSError:  # another process put a complete one in place first
+            if not (out / marker).is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 def folder_labels(root: Path, files: list[Path]) -> tuple[list[str], list[int]]:

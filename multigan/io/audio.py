@@ -130,7 +130,7 @@ def write_audio(path: str | os.PathLike, waveform, sample_rate: int) -> Path:
     wave = _as_waveform(waveform, AudioEncodeError)
     fmt, codec = _WRITERS[ext]
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.stem}.partial{ext}")
+    tmp = p.with_name(f".{p.stem}.{os.getpid()}.partial{ext}")  # the pid: two processes may write one path
     try:
         with av.open(str(tmp), mode="w", format=fmt) as container:
             track = _AudioTrack(container, codec, int(sample_rate), wave.shape[0], sample_format="s16")

@@ -335,7 +335,7 @@ def write_video(
         wave = _as_waveform(audio, VideoEncodeError, max_channels=2)
         track = (_AUDIO_CODECS[ext], _fit_length(wave, round(len(arr) * int(sample_rate) / rate)), int(sample_rate))
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.stem}.partial{ext}")
+    tmp = p.with_name(f".{p.stem}.{os.getpid()}.partial{ext}")  # the pid: two processes may write one path
     try:
         if ext == ".mp4":
             arr = _even(arr, odd)

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from multigan.core.data import build_folder_once
 from multigan.core.data import cache_dir as core_cache_dir
 from multigan.core.digits import raw_digits
 from multigan.core.errors import ConfigError, MultiganError, warn, warn_skipped
@@ -252,7 +253,7 @@ def _load_index(path: Path | None, verify: bool, max_pixels: int | None) -> dict
 
 
 def _save_index(path: Path, files: dict[str, dict], verify: bool, max_pixels: int | None) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(json.dumps({"params": _index_params(verify, max_pixels), "files": files}))
         os.replace(tmp, path)
@@ -411,9 +412,10 @@ def make_moving_digits(cfg: MovingDigits = MovingDigits(), cache_dir: str | os.P
     parameters; a `done.json` written last marks a complete set.
     """
     root = Path(cache_dir) if cache_dir is not None else core_cache_dir()
-    out = root / f"moving_digits_{cfg.key()}"
-    if (out / "done.json").is_file():
-        return out
+    return build_folder_once(root / f"moving_digits_{cfg.key()}", lambda out: _write_moving_digits(cfg, out))
+
+
+def _write_moving_digits(cfg: MovingDigits, out: Path) -> None:
     train_sprites, test_sprites = _digit_sprites(cfg.digit_size)
     for split, (sprites, labels), n, offset in (
         ("train", train_sprites, cfg.train_videos, 0),
@@ -434,4 +436,3 @@ def make_moving_digits(cfg: MovingDigits = MovingDigits(), cache_dir: str | os.P
             with open(folder / CAPTIONS_FILE, "w", newline="", encoding="utf-8") as f:
                 csv.writer(f).writerows([("file", "caption"), *rows])
     (out / "done.json").write_text(json.dumps(asdict(cfg), indent=1))
-    return out

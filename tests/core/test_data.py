@@ -1,10 +1,10 @@
-"""BatchStream: epoch arithmetic, sharding across ranks, and resuming mid-epoch."""
+"""BatchStream: epoch arithmetic, sharding across ranks, and resuming mid-epoch; build_folder_once."""
 
 import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from multigan.core.data import BatchStream
+from multigan.core.data import BatchStream, build_folder_once
 from multigan.core.errors import MultiganError
 
 
@@ -53,3 +53,53 @@ def test_the_stream_crosses_epochs_and_resumes_mid_epoch_exactly():
 def test_empty_data_is_a_clear_error():
     with pytest.raises(MultiganError, match="empty"):
         _stream(0, 2)
+
+
+def _writer(text: str, calls: list[str]):
+    def build(folder):
+        calls.append(folder.name)
+        (folder / "data.txt").write_text(text)
+        (folder / "done.json").write_text("{}")
+
+    return build
+
+
+def test_a_folder_is_built_beside_its_place_and_moved_in_whole_once(tmp_path):
+    out, calls = tmp_path / "cache" / "set", []
+    assert build_folder_once(out, _writer("a", calls)) == out
+    assert calls[0] != "set" and calls[0].startswith(".set.")  # never built in place
+    assert (out / "data.txt").read_text() == "a"
+    assert build_folder_once(out, _writer("b", calls)) == out
+    assert len(calls) == 1 and (out / "data.txt").read_text() == "a"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["set"]
+
+
+def test_when_another_process_finishes_first_its_folder_stays_and_ours_is_dropped(tmp_path):
+    out, calls = tmp_path / "set", []
+
+    def slower(folder):
+        build_folder_once(out, _writer("first", calls))  # the other process, done while we build
+        _writer("second", calls)(folder)
+
+    assert build_folder_once(out, slower) == out
+    assert (out / "data.txt").read_text() == "first"
+    assert len(calls) == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["set"]
+
+
+def test_a_stale_folder_without_its_marker_is_replaced_and_a_failed_build_leaves_nothing(tmp_path):
+    out = tmp_path / "set"
+    out.mkdir()
+    (out / "half.txt").write_text("interrupted")
+    build_folder_once(out, _writer("a", []))
+    assert sorted(p.name for p in out.iterdir()) == ["data.txt", "done.json"]
+
+    def failing(folder):
+        (folder / "data.txt").write_text("half")
+        raise KeyboardInterrupt
+
+    other = tmp_path / "other"
+    with pytest.raises(KeyboardInterrupt):
+        build_folder_once(other, failing)
+    with pytest.raises(RuntimeError, match="no done.json"):
+        build_folder_once(other, lambda folder: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["set"]

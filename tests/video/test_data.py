@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+import multigan.io.video as video_io
 import multigan.video.data as data
 from multigan.core.errors import MultiganError
 from multigan.io.video import probe, read_video, write_video
@@ -154,6 +155,25 @@ def test_files_beyond_the_memory_budget_are_decoded_clip_by_clip(folder, monkeyp
     assert all(item.shape == (4, 3, 8, 8) for item in items)
     with pytest.raises(ValueError, match="memory_mb"):
         VideoClips(folder, 4, quiet=True, memory_mb=-1)
+
+
+def test_a_second_process_making_the_same_moving_digits_meanwhile_does_not_clash(tmp_path, monkeypatch):
+    # Two runs (or a benchmark's jobs) started on an empty cache wrote the same temporary files,
+    # and one crashed. Here the other process's whole build runs while ours encodes its first video.
+    cfg = MovingDigits(train_videos=3, test_videos=2, frames=6, size=32, digit_size=12)
+    encode, others = video_io._encode, []
+
+    def encode_while_another_builds(*args, **kw):
+        encode(*args, **kw)
+        if not others:
+            others.append(None)
+            others[0] = make_moving_digits(cfg, tmp_path)
+
+    monkeypatch.setattr(video_io, "_encode", encode_while_another_builds)
+    root = make_moving_digits(cfg, tmp_path)
+    assert others == [root] and sorted(p.name for p in tmp_path.iterdir()) == [root.name]
+    assert sorted(p.name for p in (root / "train").iterdir()) == ["00000.mp4", "00001.mp4", "00002.mp4"]
+    assert probe(root / "train" / "00000.mp4").frames == 6
 
 
 def test_moving_digits_clips_are_deterministic_and_stay_inside_the_frame():
