@@ -506,10 +506,21 @@ def bench_levers(
         for seed in seeds
         for name in names
     }
+    failed: list[str] = []  # a run that fails is reported, and the others are still trained and scored
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(train_lever, run, steps, seed, cache_dir) for (_, seed), run in runs.items()]
+        futures = {pool.submit(train_lever, run, steps, key[1], cache_dir): key for key, run in runs.items()}
         for done in tqdm(as_completed(futures), total=len(futures), desc="levers", unit="run"):
-            log(f"trained: {done.result().folder}")
+            name, seed = futures[done]
+            try:
+                log(f"trained: {done.result().folder}")
+            except subprocess.CalledProcessError as e:
+                log_file = runs[name, seed].folder.with_suffix(".log")
+                failed.append(f"{name} (seed {seed}): exit status {e.returncode}, its log: {log_file}")
+                log(f"failed: {failed[-1]}")
+    names = [name for name in names if not any(f.startswith(f"{name} (seed ") for f in failed)]
+    if not names:
+        raise SystemExit("error: every lever run failed: " + "; ".join(failed))
+    runs = {key: run for key, run in runs.items() if key[0] in names}
     clips = lever_clips(cache_dir)
     classifier = digit_classifier()
     scores: dict[tuple[str, int], dict] = {}
@@ -568,10 +579,9 @@ def bench_levers(
         ("blank frame", any_score["blank_per_step"]["mse"]),
     ]
     lines += [f"| {name} | " + " | ".join(f"{1000 * v:.1f}" for v in values) + " |" for name, values in per_step]
+    if failed:
+        lines += ["", "Failed, so not scored:", "", *(f"- {f}" for f in failed)]
     return lines
-
-
-# ------------------------------------------------------------------------------------ output
 
 
 # ------------------------------------------------------------------------------------ reads

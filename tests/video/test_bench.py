@@ -1,6 +1,7 @@
 """scripts/bench_video.py keeps other sections of docs/BENCHMARKS.md and appends to its own."""
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
@@ -50,10 +51,10 @@ def test_an_unknown_lever_is_a_one_line_error(capsys):
     assert len(err.splitlines()) == 1 and "unknown lever 'no such lever'" in err
 
 
-def test_levers_over_several_seeds_report_mean_and_std(monkeypatch, tmp_path):
+def fake_lever_runs(monkeypatch, train_lever):
+    """bench_video with `train_lever` for the training and fake held-out clips and scores."""
     bench = load_bench()
-    trained = []
-    monkeypatch.setattr(bench, "train_lever", lambda run, steps, seed, cache_dir: trained.append(run.folder) or run)
+    monkeypatch.setattr(bench, "train_lever", train_lever)
 
     class Heldout:  # stands in for the 100 held-out clips: scoring is faked below
         def __init__(self, cfg):
@@ -78,6 +79,12 @@ def test_levers_over_several_seeds_report_mean_and_std(monkeypatch, tmp_path):
         }  # fmt: skip
 
     monkeypatch.setattr(bench, "score_lever", fake_score)
+    return bench
+
+
+def test_levers_over_several_seeds_report_mean_and_std(monkeypatch, tmp_path):
+    trained = []
+    bench = fake_lever_runs(monkeypatch, lambda run, steps, seed, cache_dir: trained.append(run.folder) or run)
     name = "trains 10 -> 5 (the GRU default)"
     lines = bench.bench_levers([name], tmp_path, 10, [0, 1, 2], 1, "", lambda msg: None)
     assert sorted(trained) == [tmp_path / f"seed_{s}" / "trains_10____5__the_GRU_default" for s in range(3)]
@@ -103,3 +110,20 @@ def test_the_rollout_gif_script_refuses_bad_input_in_one_line(tmp_path, capsys):
         "make_rollout_gif.py: error: --frames must be 1 to 20",
     ]
     assert not (tmp_path / "x.gif").exists()
+
+
+def test_a_lever_run_that_fails_is_reported_and_the_others_are_still_scored(monkeypatch, tmp_path):
+    broken = "trains 10 -> 10"
+
+    def train(run, steps, seed, cache_dir):
+        if run.name == broken:
+            raise subprocess.CalledProcessError(1, ["python", "-m", "multigan.recipes.video"])
+        return run
+
+    bench = fake_lever_runs(monkeypatch, train)
+    kept = "trains 10 -> 5 (the GRU default)"
+    lines = bench.bench_levers([broken, kept], tmp_path, 10, [0], 1, "", lambda msg: None)
+    assert any(line.startswith(f"| {kept} |") for line in lines)
+    assert not any(line.startswith(f"| {broken} |") for line in lines)
+    log = tmp_path / "seed_0" / "trains_10____10.log"
+    assert lines[-1] == f"- {broken} (seed 0): exit status 1, its log: {log}"
