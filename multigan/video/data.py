@@ -67,7 +67,8 @@ class VideoClips(Dataset):
     rather than mid-training). cache: where the index lives; None puts it in `root`, False
     keeps it in memory only. memory_mb: up to this many MB of whole files are kept decoded in
     memory, so that a file is decoded once rather than once per clip (per process: each DataLoader
-    worker keeps its own copy); files beyond the budget are decoded clip by clip; 0: none.
+    worker keeps its own copy, for as long as the worker lives); files beyond the budget are
+    decoded clip by clip; 0: none.
     """
 
     def __init__(
