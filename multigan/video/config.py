@@ -111,7 +111,7 @@ class VideoLossConfig(LossConfig):
     kind: str = "hinge"
     recon_weight: float = 100.0  # weight of the reconstruction of the predicted frames; 0: pure GAN
     recon: str = "l1+mse"  # the reconstruction term: "l1" (mean absolute error), "mse" (mean squared error), "l1+mse"
-    adv_weight: float = 1.0  # weight of the adversarial terms; 0: L1 only (D is not trained)
+    adv_weight: float = 0.3  # weight of the adversarial terms; 0: reconstruction only (D is not trained)
     image_weight: float = 1.0  # image discriminator's share of the adversarial loss
     video_weight: float = 1.0  # video discriminator's share
     match_weight: float = 1.0  # keywords: matching-aware term (real clip + another clip's caption = fake); 0: off

@@ -127,3 +127,12 @@ def test_a_lever_run_that_fails_is_reported_and_the_others_are_still_scored(monk
     assert not any(line.startswith(f"| {broken} |") for line in lines)
     log = tmp_path / "seed_0" / "trains_10____10.log"
     assert lines[-1] == f"- {broken} (seed 0): exit status 1, its log: {log}"
+
+
+def test_each_lever_sets_a_key_once_its_own_value_over_its_cores():
+    levers = load_bench().LEVERS
+    for name, overrides in levers.items():
+        keys = [o.split("=", 1)[0] for o in overrides]
+        assert len(keys) == len(set(keys)), name
+    assert "loss.adv_weight=0.3" in levers["SimVP core, 10 -> 5, GAN at 0.3 + L1 + MSE"]
+    assert "loss.adv_weight=1" in levers["SimVP core, 10 -> 5, GAN + L1 + MSE"]

@@ -26,10 +26,10 @@ def test_the_gpu_preset_is_the_10_to_10_protocol_at_64_pixels():
     assert (cfg.data.size, cfg.data.context, cfg.data.predict, cfg.data.eval_predict) == (64, 10, 10, 10)
 
 
-def test_the_keywords_presets_keep_the_gru_core_they_were_measured_with():
+def test_the_keywords_presets_keep_the_gru_core_and_gan_weight_they_were_measured_with():
     for name in ("video_keywords.yaml", "video_keywords_two.yaml", "tiny/video_keywords.yaml"):
         cfg = load_config(VideoConfig, PRESETS / name)
-        assert cfg.model.core == "gru", name
+        assert (cfg.model.core, cfg.loss.adv_weight) == ("gru", 1.0), name
     for name in ("video_keywords.yaml", "video_keywords_two.yaml"):
         cfg = load_config(VideoConfig, PRESETS / name)
         assert (cfg.model.hidden, cfg.loss.recon) == (64, "l1"), name
