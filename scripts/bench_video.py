@@ -602,20 +602,19 @@ def bench_levers(
 
 
 def bench_training_reads(cache_dir: str, log, repeats: int = 2) -> list[str]:
-    common = [f"data.cache_dir={cache_dir}"] if cache_dir else []
-    settings = {"kept decoded in memory (data.memory_mb=512, the default)": 512, "decoded clip by clip (0)": 0}
-    seconds: dict[str, list[float]] = {name: [] for name in settings}
-    cfg = load_config(VideoConfig, ROOT / "recipes" / "video.yaml", ["out_dir=/nonexistent", *common])
+    common = ["out_dir=/nonexistent", *([f"data.cache_dir={cache_dir}"] if cache_dir else [])]
+    cfg = load_config(VideoConfig, ROOT / "recipes" / "video.yaml", common)
+    configs = {
+        f"kept decoded in memory (data.memory_mb={cfg.data.memory_mb}, the default)": cfg,
+        "decoded clip by clip (0)": load_config(
+            VideoConfig, ROOT / "recipes" / "video.yaml", [*common, "data.memory_mb=0"]
+        ),
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in configs}
     steps, batch = cfg.train.steps, cfg.train.batch_size
     for r in range(repeats):
-        for name, memory_mb in settings.items():
-            adapter = VideoAdapter(
-                load_config(
-                    VideoConfig,
-                    ROOT / "recipes" / "video.yaml",
-                    ["out_dir=/nonexistent", f"data.memory_mb={memory_mb}", *common],
-                )
-            )
+        for name, run_cfg in configs.items():
+            adapter = VideoAdapter(run_cfg)
             stream = BatchStream(adapter.dataset(), batch, adapter.collate, seed=cfg.seed)
             t = time.perf_counter()
             for _ in tqdm(range(steps), desc=f"{name}, repeat {r + 1}/{repeats}", leave=False):

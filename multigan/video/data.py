@@ -170,7 +170,7 @@ class VideoClips(Dataset):
         return len(self.clips)
 
     def _from_memory(self, file_index: int, start: int) -> torch.Tensor | None:
-        """The clip sliced from its file's decoded frames, decoding the whole file first if the
+        """The clip sliced (a view) from its file's decoded frames, decoding the whole file first if the
         memory budget still has room for it; None when it has not (or the file came up short)."""
         frames = self.in_memory.get(file_index)
         if frames is None:
@@ -180,7 +180,7 @@ class VideoClips(Dataset):
             self.in_memory[file_index] = frames
             self.memory_left -= frames.numel()
         clip = frames[start : start + (self.clip_len - 1) * self.frame_stride + 1 : self.frame_stride]
-        return clip.clone() if len(clip) == self.clip_len else None
+        return clip if len(clip) == self.clip_len else None
 
     def __getitem__(self, i: int) -> torch.Tensor:
         # A file that decoded while indexing but fails now (changed on disk, or not verified):
@@ -190,21 +190,21 @@ class VideoClips(Dataset):
             path = self.files[file_index]
             try:
                 frames = self._from_memory(file_index, start)
-                if frames is not None:
-                    return frames.permute(0, 3, 1, 2).contiguous()  # (T, C, H, W) uint8
-                frames = read_video(
-                    path,
-                    start=start,
-                    num_frames=self.clip_len,
-                    stride=self.frame_stride,
-                    size=self.size,
-                    gray=self.gray,
-                    max_pixels=self.max_pixels,
-                )
+                if frames is None:
+                    frames = read_video(
+                        path,
+                        start=start,
+                        num_frames=self.clip_len,
+                        stride=self.frame_stride,
+                        size=self.size,
+                        gray=self.gray,
+                        max_pixels=self.max_pixels,
+                    )
             except VideoDecodeError as e:
                 warn(f"skipped a clip of {path}: {_short_reason(str(e))}")
                 continue
-            return frames.permute(0, 3, 1, 2).contiguous()  # (T, C, H, W) uint8
+            # (T, C, H, W) uint8, always a copy: a clip kept in memory is a view of its whole file
+            return frames.permute(0, 3, 1, 2).clone(memory_format=torch.contiguous_format)
         raise MultiganError(f"could not decode any of 16 clips from clip {i} on under {str(self.root)!r}")
 
 
