@@ -291,7 +291,8 @@ def bench_keywords(runs: list[str], cache_dir: str, log) -> list[str]:
     first = next(iter(reports.values()))
     cfg = load_config(VideoConfig, KEYWORDS_PRESET)
     lines = [
-        f"Video from keywords: recipes/video_keywords.yaml ({cfg.train.steps} steps at batch {cfg.train.batch_size}, "
+        f"Video from keywords: recipes/video_keywords.yaml ({cfg.model.first_frame_steps} steps of the first-frame "
+        f"{cfg.model.first_frame.upper()} alone, then {cfg.train.steps} steps at batch {cfg.train.batch_size}, "
         f"{cfg.data.size}x{cfg.data.size}, {first.frames}-frame clips), and the same without the matching-aware "
         f"loss. Accuracy of the toolkit's digit classifier (majority over frames) and of the motion axis read "
         f"from the centre-of-mass track; joint = both right. Chance: {first.chance:.0%} joint. "

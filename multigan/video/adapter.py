@@ -12,7 +12,10 @@ the video; the moving digits' grammar writes one). G and D read it; a share of t
 (`model.cond_dropout`) is hidden in every batch so the model also works without. Two more terms:
 clips G draws from the caption alone, first frame included, are fakes too (`loss.free_weight`),
 and a real clip shown with another clip's caption counts as fake for D (the matching-aware loss,
-`loss.match_weight`).
+`loss.match_weight`). With `model.first_frame="vae"` G also redraws each real first frame from its
+encoding and caption (a binary cross-entropy weighted by `loss.recon_weight`, and `loss.kl_weight`
+times the KL divergence from the prior the drawn clips sample); `model.first_frame_steps` trains
+that VAE alone first, a phase of cheap steps.
 
 Feature matching (`loss.feature_weight`): G also pays the L1 distance between D's activations, layer
 by layer, for its clip and for the real clip with the same context (pix2pixHD's term; a distance in
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from multigan.core.adapter import LossOutput, Networks, Phase
@@ -205,7 +209,9 @@ class VideoAdapter:
 
     def phases(self, G: nn.Module, D: nn.Module) -> list[Phase]:
         adversarial = self.cfg.loss.adv_weight > 0
-        return [
+        first = self.cfg.model.first_frame_steps
+        pretrain = [Phase("first_frame", first, g_loss=self.first_frame_loss)] if first else []
+        return pretrain + [
             Phase(
                 "adversarial" if adversarial else "reconstruction",
                 self.cfg.train.steps,
@@ -301,17 +307,47 @@ class VideoAdapter:
         assert isinstance(total, torch.Tensor)  # at least one head (VideoModelConfig checks)
         return LossOutput(total, logs)
 
+    def _reconstruction(self, pred: torch.Tensor, truth: torch.Tensor) -> dict[str, torch.Tensor]:
+        """{"l1": ..., "mse": ...}: the terms `loss.recon` names, each a mean over every value."""
+        error = pred.float() - truth.float()
+        terms = {"l1": error.abs().mean, "mse": error.square().mean}
+        return {kind: terms[kind]() for kind in self.cfg.loss.recon.split("+")}
+
+    def _redraw(self, G: VideoGenerator, frames: torch.Tensor, caption: CaptionTokens) -> LossOutput:
+        """The first-frame VAE's loss on frames (n, c, h, w) with their captions: `loss.recon_weight`
+        times the binary cross-entropy of the redrawn frames' values in [0, 1] (L1's best guess
+        where a stroke may or may not be is black, and its redraws of moving digits went blank),
+        plus `loss.kl_weight` times the KL divergence of their encodings from the prior."""
+        lc = self.cfg.loss
+        redrawn, kl = G.redraw_first_frame(frames, caption)
+        unit = lambda x: x.float().add(1).div(2)  # noqa: E731
+        bce = F.binary_cross_entropy(unit(redrawn).clamp(1e-4, 1 - 1e-4), unit(frames).clamp(0, 1))
+        loss = lc.recon_weight * bce + lc.kl_weight * kl
+        return LossOutput(loss, {"g_first_bce": bce.detach(), "g_first_kl": kl.detach()})
+
+    def first_frame_loss(self, G: VideoGenerator, D: nn.Module, batch: VideoBatch) -> LossOutput:
+        """The first-frame pre-training phase (model.first_frame_steps): the VAE alone, redrawing two
+        random frames of each clip (each a frame its caption could start from): a cheap step."""
+        caption = self._training_caption(batch)
+        assert caption is not None  # the phase exists only in keywords runs
+        b, length = batch.frames.shape[:2]
+        picked = torch.rand(b, length, device=batch.frames.device).argsort(dim=1)[:, :2]
+        frames = batch.frames[torch.arange(b, device=picked.device)[:, None], picked]
+        return self._redraw(G, frames.flatten(0, 1), caption.repeat(picked.shape[1]))
+
     def generator_loss(self, G: VideoGenerator, D: nn.Module, batch: VideoBatch) -> LossOutput:
         lc = self.cfg.loss
         b, length = batch.frames.shape[:2]
         context, future = self._split(batch.frames)
         caption = self._training_caption(batch)
         pred = G(context, future.shape[1], caption=caption)
-        error = pred.float() - future.float()
-        terms = {"l1": error.abs().mean, "mse": error.square().mean}
-        parts = {kind: terms[kind]() for kind in lc.recon.split("+")}
-        loss = lc.recon_weight * sum(parts.values())
+        parts = self._reconstruction(pred, future)
+        loss = lc.recon_weight * torch.stack(list(parts.values())).sum()
         logs: dict[str, Any] = {f"g_{kind}": part.detach() for kind, part in parts.items()}
+        if G.first_frame_encoder is not None and caption is not None:
+            first = self._redraw(G, batch.frames[:, 0], caption)
+            loss = loss + first.loss
+            logs.update(first.logs)
         if lc.adv_weight > 0:
             clip = torch.cat([context, pred], 1)
             frames = self._frames_for_image_d(b, clip.device)

@@ -56,6 +56,7 @@ class VideoDataConfig:
 
 WARP_SOURCES = ("previous", "seed")
 CORES = ("gru", "simvp")
+FIRST_FRAME_KINDS = ("vae", "gan")
 
 
 @dataclass
@@ -79,6 +80,8 @@ class VideoModelConfig:
     cond_dim: int = 64  # size of the caption vector
     cond_dropout: float = 0.1  # share of training clips whose caption is hidden, so one model serves both
     text_encoder: str = ""  # "": a word encoder trained with the GAN; else a local transformers model folder
+    first_frame: str = "vae"  # keywords: "vae": G also redraws encoded real first frames; "gan": D's signal only
+    first_frame_steps: int = 0  # keywords, first_frame=vae: steps training the first-frame VAE alone, before the GAN
 
     def __post_init__(self) -> None:
         if not 0 <= self.cond_dropout < 1:
@@ -87,6 +90,10 @@ class VideoModelConfig:
             raise ConfigError("model.text_encoder: only with model.keywords=true")
         if self.text_encoder and not Path(self.text_encoder).is_dir():
             raise ConfigError(f"model.text_encoder: {self.text_encoder!r} is not a folder holding a transformers model")
+        if self.first_frame not in FIRST_FRAME_KINDS:
+            raise ConfigError(
+                f"model.first_frame: must be one of {', '.join(map(repr, FIRST_FRAME_KINDS))}, got {self.first_frame!r}"
+            )
         if self.core not in CORES:
             raise ConfigError(f"model.core: must be one of {', '.join(map(repr, CORES))}, got {self.core!r}")
         if self.warp_from not in WARP_SOURCES:
@@ -95,7 +102,9 @@ class VideoModelConfig:
             )
         for key in ("g_width", "hidden", "blocks", "d_width", "image_d_frames", "cond_dim"):
             check_positive(f"model.{key}", getattr(self, key))
-        for key in ("z_clip", "z_frame", "pass_frames"):
+        if self.first_frame_steps and not (self.keywords and self.first_frame == "vae"):
+            raise ConfigError("model.first_frame_steps: only with model.keywords=true and model.first_frame=vae")
+        for key in ("z_clip", "z_frame", "pass_frames", "first_frame_steps"):
             check_positive(f"model.{key}", getattr(self, key), allow_zero=True)
         if self.pass_frames and self.core != "simvp":
             raise ConfigError("model.pass_frames: only with model.core=simvp (the GRU writes one frame per step)")
@@ -117,6 +126,7 @@ class VideoLossConfig(LossConfig):
     match_weight: float = 1.0  # keywords: matching-aware term (real clip + another clip's caption = fake); 0: off
     free_weight: float = 1.0  # keywords: weight of the clips G draws from the caption alone, first frame included
     feature_weight: float = 0.0  # L1 between D's layer activations for generated and real clips (pix2pixHD); 0: off
+    kl_weight: float = 0.1  # keywords, model.first_frame=vae: weight of the KL term (nats); the redraw is loss.recon's
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -128,6 +138,7 @@ class VideoLossConfig(LossConfig):
             "match_weight",
             "free_weight",
             "feature_weight",
+            "kl_weight",
         ):
             check_positive(f"loss.{key}", getattr(self, key), allow_zero=True)
         if self.recon not in RECON_KINDS:

@@ -26,8 +26,11 @@ spectral normalisation.
 Keywords (`model.keywords`). G and D each own a caption encoder (multigan.core.conditioning).
 G's caption vector scales and shifts (FiLM) what the core reads (the translator's input, or the
 GRU's at every step), and a first-frame generator draws frame 0 from the caption and a noise
-vector, so a clip can start from keywords alone. Both discriminators add a projection term
-<embed(caption), features> to their logit.
+vector, so a clip can start from keywords alone; with `model.first_frame="vae"` that generator is
+also the decoder of a conditional VAE (an encoder reads the real first frame and its caption into
+the noise vector it must be redrawn from), so it learns to draw from a reconstruction signal and
+not from D's alone (BicycleGAN's cVAE-GAN, SAVP's VAE-GAN). Both discriminators add a projection
+term <embed(caption), features> to their logit.
 
 Both take the recipe's `model.*` config (multigan.video.config.VideoModelConfig) and the frames'
 channels. Tensors are (b, t, c, h, w) in [-1, 1]; einops does the (b t) folding.
@@ -53,6 +56,22 @@ def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 
 def _groups(ch: int) -> int:
     return next(g for g in (8, 4, 2, 1) if ch % g == 0)
+
+
+class CoordConv(nn.Module):
+    """`_conv` over the input and two channels holding each pixel's x and y in [-1, 1] (Liu et al.
+    2018, CoordConv), for a net that must say where something is."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1):
+        super().__init__()
+        self.conv = _conv(cin + 2, cout, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        ys = torch.linspace(-1, 1, h, device=x.device, dtype=x.dtype)
+        xs = torch.linspace(-1, 1, w, device=x.device, dtype=x.dtype)
+        grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy")).expand(b, -1, -1, -1)
+        return self.conv(torch.cat([x, grid], 1))
 
 
 class FrameEncoder(nn.Module):
@@ -165,6 +184,25 @@ class FirstFrameGenerator(nn.Module):
         return torch.tanh(self.out(x))
 
 
+class FirstFrameEncoder(nn.Module):
+    """(frame (b, c, size, size), caption vector (b, cond_dim)) -> (mean, log-variance) of the
+    first-frame noise, each (b, FIRST_FRAME_NOISE): q(z | frame, caption) of a conditional VAE.
+    Three stride-2 convs that see the pixel coordinates, to 1/8 scale, flattened (where the digit
+    stands is what z must carry), then one linear map that also reads the caption, so z need not
+    repeat what the caption says."""
+
+    def __init__(self, cfg: VideoModelConfig, channels: int, size: int):
+        super().__init__()
+        w1, w2, w3 = cfg.g_width, 2 * cfg.g_width, 4 * cfg.g_width
+        self.convs = nn.Sequential(CoordConv(channels, w1, 2), CoordConv(w1, w2, 2), CoordConv(w2, w3, 2))
+        self.fc = nn.Linear(w3 * (size // 8) ** 2 + cfg.cond_dim, 2 * FIRST_FRAME_NOISE)
+
+    def forward(self, frame: torch.Tensor, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.convs(frame).flatten(1)
+        mean, log_var = self.fc(torch.cat([x, cond.to(x.dtype)], 1)).chunk(2, dim=1)
+        return mean, log_var.clamp(-10, 10)
+
+
 class GatedSpatialAttention(nn.Module):
     """One translator block: x + gate(large-kernel depthwise convs)(x), then x + MLP(x), both
     after a GroupNorm (SimVP v2's gSTA, written from the paper)."""
@@ -262,6 +300,8 @@ class VideoGenerator(nn.Module):
         self.condition = caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder) if cfg.keywords else None
         self.film = FiLM(cfg.cond_dim, cfg.hidden) if cfg.keywords else None
         self.first_frame = FirstFrameGenerator(cfg, channels, frame_size) if cfg.keywords else None
+        vae = cfg.keywords and cfg.first_frame == "vae"
+        self.first_frame_encoder = FirstFrameEncoder(cfg, channels, frame_size) if vae else None
 
     def forward(
         self,
@@ -304,6 +344,21 @@ class VideoGenerator(nn.Module):
         if num_frames == 1:
             return first
         return torch.cat([first, self._roll(first, num_frames - 1, cond, generator)], 1)
+
+    def redraw_first_frame(
+        self, frame: torch.Tensor, caption: CaptionTokens | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A VAE first-frame generator (cfg.first_frame="vae") redrawing real first frames (b, c, h, w)
+        from their encoding: (the redrawn frames, the KL divergence of the encoding from the prior
+        that from_caption samples, summed over the noise and averaged over the batch)."""
+        if self.first_frame is None or self.first_frame_encoder is None:
+            raise ValueError('only a keywords generator with model.first_frame="vae" redraws first frames')
+        cond = self.encode_caption(caption, frame.shape[0], frame.device)
+        assert cond is not None
+        mean, log_var = self.first_frame_encoder(frame, cond)
+        noise = mean + torch.randn_like(mean) * (0.5 * log_var).exp()
+        kl = 0.5 * (mean.square() + log_var.exp() - 1 - log_var).sum(1).mean()
+        return self.first_frame(noise, cond), kl
 
     def _roll(
         self, context: torch.Tensor, num_frames: int, cond: torch.Tensor | None, generator: torch.Generator | None

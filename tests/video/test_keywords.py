@@ -43,7 +43,9 @@ def keyword_run(tmp_path_factory):
 
 
 def test_the_tiny_preset_trains_with_captions_and_samples_keyword_clips(keyword_run):
-    samples = keyword_run / "samples" / "step_00000004"
+    phases = [json.loads(line)["phase"] for line in (keyword_run / "metrics.jsonl").read_text().splitlines()]
+    assert phases[0] == "first_frame" and phases[-1] == "adversarial"  # 2 steps of the first-frame VAE first
+    samples = keyword_run / "samples" / "step_00000006"  # 2 + 4 steps
     drawn = probe(samples / "keywords.mp4")
     assert drawn.frames == 1 + 3  # the first frame is drawn too
     captions = (samples / "keywords.txt").read_text().splitlines()
@@ -261,6 +263,73 @@ def test_keyword_losses_are_finite_and_train_the_right_parts(tmp_path):
     g_out.loss.backward()
     assert G.first_frame.fc.weight.grad.abs().sum() > 0  # the drawn clips train the first-frame generator
     assert G.condition.embed.weight.grad.abs().sum() > 0
+    # the tiny preset's first frames are a VAE's: the redraw and its KL train the encoder too
+    assert {"g_first_bce", "g_first_kl"} <= set(g_out.logs) and g_out.logs["g_first_kl"] >= 0
+    assert G.first_frame_encoder.fc.weight.grad.abs().sum() > 0
+    G.zero_grad()
+    first = adapter.first_frame_loss(G, D, batch)  # the pre-training phase: the VAE and nothing else
+    assert torch.isfinite(first.loss) and set(first.logs) == {"g_first_bce", "g_first_kl"}
+    first.loss.backward()
+    assert G.first_frame_encoder.fc.weight.grad.abs().sum() > 0 and G.first_frame.fc.weight.grad.abs().sum() > 0
+    core = G.gru if G.simvp is None else G.simvp
+    assert all(p.grad is None for p in core.parameters())
+
+
+def test_a_gan_first_frame_has_no_encoder_and_no_redraw_term(tmp_path):
+    cfg = load_config(
+        VideoConfig,
+        TINY,
+        [
+            f"out_dir={tmp_path / 'run'}",
+            f"data.cache_dir={tmp_path}",
+            "model.first_frame=gan",
+            "model.first_frame_steps=0",
+        ],
+    )
+    adapter = VideoAdapter(cfg)
+    nets = adapter.build_models()
+    G, D = nets.G, nets.D
+    assert G.first_frame_encoder is None
+    ds = adapter.dataset()
+    batch = adapter.to_device(adapter.collate([ds[i] for i in range(4)]), torch.device("cpu"))
+    logs = adapter.generator_loss(G, D, batch).logs
+    assert "g_video_drawn" in logs and not any(key.startswith("g_first") for key in logs)
+    with pytest.raises(ValueError, match="first_frame"):
+        G.redraw_first_frame(batch.frames[:, 0], batch.caption)
+    with pytest.raises(ConfigError, match="model.first_frame"):
+        VideoModelConfig(first_frame="diffusion")
+    with pytest.raises(ConfigError, match="model.first_frame_steps"):
+        VideoModelConfig(keywords=True, first_frame="gan", first_frame_steps=10)
+
+
+def test_the_vae_first_frame_learns_to_redraw_frames_and_its_prior_draws_them():
+    """A toy: four 16x16 frames, each a bright square at its own place, captioned by which one it
+    is. 150 Adam steps on the redraw + KL alone bring the redraw error far down, and frames drawn
+    from the prior with a caption land on that caption's square (the caption carries it; the KL
+    keeps z from having to)."""
+    torch.manual_seed(0)
+    frames = -torch.ones(4, 1, 16, 16)
+    corners = [(0, 0), (0, 8), (8, 0), (8, 8)]
+    for i, (y, x) in enumerate(corners):
+        frames[i, :, y : y + 8, x : x + 8] = 1.0
+    vocabulary = CaptionVocabulary.fit([f"square {w}" for w in ("one", "two", "three", "four")])
+    caption = vocabulary.encode([f"square {w}" for w in ("one", "two", "three", "four")])
+    cfg = VideoModelConfig(keywords=True, core="gru", g_width=4, hidden=8, cond_dim=16, first_frame="vae")
+    G = VideoGenerator(cfg, 1, vocabulary.size, frame_size=16, context=1)
+    opt = torch.optim.Adam(G.parameters(), lr=3e-3)
+    errors = []
+    for _ in range(150):
+        redrawn, kl = G.redraw_first_frame(frames, caption)
+        error = (redrawn - frames).abs().mean()
+        opt.zero_grad()
+        (error + 0.1 * kl).backward()
+        opt.step()
+        errors.append(error.item())
+    assert errors[-1] < 0.2 * errors[0], (errors[0], errors[-1])
+    with torch.no_grad():
+        drawn = G.from_caption(caption.repeat(8), 1, generator=torch.Generator().manual_seed(1))[:, 0]
+    brightness = torch.stack([drawn[:, 0, y : y + 8, x : x + 8].mean((1, 2)) for y, x in corners], 1)
+    assert brightness.argmax(1).tolist() == [i // 8 for i in range(32)]  # caption.repeat: each row 8 times
 
 
 def test_the_two_digit_grammar_trains_and_is_scored_per_digit(tmp_path):
