@@ -317,13 +317,25 @@ def bench_keywords(runs: list[str], cache_dir: str, log) -> list[str]:
 # ------------------------------------------------------------------------------------ step cost
 
 
-def training_step(preset: Path, overrides: list[str]):
-    """A function running one D and one G update (the adapter's losses, Adam) on one fixed batch."""
+def training_step(preset: Path, overrides: list[str], first_frame: bool = False):
+    """A function running one D and one G update (the adapter's losses, Adam) on one fixed batch; with
+    `first_frame`, one G update of the first-frame VAE phase (model.first_frame_steps) instead."""
     cfg = load_config(VideoConfig, preset, ["out_dir=/nonexistent", *overrides])
     adapter = VideoAdapter(cfg)
     ds = adapter.dataset()
     batch = adapter.to_device(adapter.collate([ds[i] for i in range(cfg.train.batch_size)]), torch.device("cpu"))
-    return one_update_step(adapter, batch)
+    if not first_frame:
+        return one_update_step(adapter, batch)
+    nets = adapter.build_models()
+    opt = torch.optim.Adam(nets.G.parameters())
+
+    def step() -> None:
+        out = adapter.first_frame_loss(nets.G, nets.D, batch)
+        opt.zero_grad(set_to_none=True)
+        out.loss.backward()
+        opt.step()
+
+    return step
 
 
 def bench_step_cost(cache_dir: str, log, steps: int = 8) -> list[str]:
@@ -332,6 +344,7 @@ def bench_step_cost(cache_dir: str, log, steps: int = 8) -> list[str]:
         ("default recipe (recipes/video.yaml)", ROOT / "recipes" / "video.yaml", []),
         ("keywords preset (recipes/video_keywords.yaml)", KEYWORDS_PRESET, []),
         ("keywords preset without drawn clips (loss.free_weight=0)", KEYWORDS_PRESET, ["loss.free_weight=0"]),
+        ("keywords preset, a step of its first-frame VAE phase (model.first_frame_steps)", KEYWORDS_PRESET, []),
         ("GRU core, trains 10 -> 5 (" + " ".join(GRU) + ")", ROOT / "recipes" / "video.yaml", GRU),
         ("SimVP core, trains 10 -> 10", ROOT / "recipes" / "video.yaml", ["data.predict=10"]),
         (
@@ -340,7 +353,10 @@ def bench_step_cost(cache_dir: str, log, steps: int = 8) -> list[str]:
             ["data.predict=10", "model.pass_frames=5"],
         ),
     ]
-    steppers = {name: training_step(preset, common + extra) for name, preset, extra in runs}
+    steppers = {
+        name: training_step(preset, common + extra, first_frame="first-frame VAE phase" in name)
+        for name, preset, extra in runs
+    }
     times: dict[str, list[float]] = {name: [] for name in steppers}
     for i in range(steps + 2):  # round robin, so that a machine growing busier slows all alike
         for name, step in steppers.items():
