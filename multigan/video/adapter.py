@@ -307,12 +307,6 @@ class VideoAdapter:
         assert isinstance(total, torch.Tensor)  # at least one head (VideoModelConfig checks)
         return LossOutput(total, logs)
 
-    def _reconstruction(self, pred: torch.Tensor, truth: torch.Tensor) -> dict[str, torch.Tensor]:
-        """{"l1": ..., "mse": ...}: the terms `loss.recon` names, each a mean over every value."""
-        error = pred.float() - truth.float()
-        terms = {"l1": error.abs().mean, "mse": error.square().mean}
-        return {kind: terms[kind]() for kind in self.cfg.loss.recon.split("+")}
-
     def _redraw(self, G: VideoGenerator, frames: torch.Tensor, caption: CaptionTokens) -> LossOutput:
         """The first-frame VAE's loss on frames (n, c, h, w) with their captions: `loss.recon_weight`
         times the binary cross-entropy of the redrawn frames' values in [0, 1] (L1's best guess
@@ -341,8 +335,10 @@ class VideoAdapter:
         context, future = self._split(batch.frames)
         caption = self._training_caption(batch)
         pred = G(context, future.shape[1], caption=caption)
-        parts = self._reconstruction(pred, future)
-        loss = lc.recon_weight * torch.stack(list(parts.values())).sum()
+        error = pred.float() - future.float()
+        terms = {"l1": error.abs().mean, "mse": error.square().mean}
+        parts = {kind: terms[kind]() for kind in lc.recon.split("+")}
+        loss = lc.recon_weight * sum(parts.values())
         logs: dict[str, Any] = {f"g_{kind}": part.detach() for kind, part in parts.items()}
         if G.first_frame_encoder is not None and caption is not None:
             first = self._redraw(G, batch.frames[:, 0], caption)
