@@ -103,7 +103,9 @@ class VideoModelConfig:
         for key in ("g_width", "hidden", "blocks", "d_width", "image_d_frames", "cond_dim"):
             check_positive(f"model.{key}", getattr(self, key))
         if self.first_frame_steps and not (self.keywords and self.first_frame == "vae"):
-            raise ConfigError("model.first_frame_steps: only with model.keywords=true and model.first_frame=vae")
+            raise ConfigError(
+                "model.first_frame_steps: only with model.keywords=true and model.first_frame=vae (else set it to 0)"
+            )
         for key in ("z_clip", "z_frame", "pass_frames", "first_frame_steps"):
             check_positive(f"model.{key}", getattr(self, key), allow_zero=True)
         if self.pass_frames and self.core != "simvp":
