@@ -207,6 +207,23 @@ def test_a_users_captioned_folder_counts_uncaptioned_videos_and_warns_about_miss
     assert batch.caption is not None and batch.caption.present.tolist() == [True, False]
 
 
+def test_a_users_captioned_colour_videos_train_the_first_frame_vae_first_and_draw_from_keywords(tmp_path):
+    folder = tmp_path / "videos"
+    rng = np.random.default_rng(0)
+    for name in ("a", "b", "c", "d"):
+        write_video(folder / f"{name}.mp4", rng.integers(0, 255, (8, 16, 16, 3), dtype=np.uint8))
+    (folder / "captions.csv").write_text("file,caption\na.mp4,a red ball\nb.mp4,a blue cube\nc.mp4,a red cube\n")
+    run = tmp_path / "run"
+    args = [f"out_dir={run}", f"data.path={folder}", "data.size=16", "data.context=2", "data.predict=2"]
+    args += ["data.eval_predict=2", "model.keywords=true", "model.first_frame_steps=3", "train.steps=2"]
+    args += ["train.batch_size=2", "model.g_width=4", "model.hidden=8", "model.d_width=4", "model.cond_dim=8"]
+    assert recipe.main(args) == 0
+    phases = [json.loads(line)["phase"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert phases.count("first_frame") >= 1 and phases[-1] == "adversarial"
+    drawn = multigan.load(run).generate(keywords="a blue ball", num_frames=3)  # words seen, pair not
+    assert drawn.shape == (1, 3, 3, 16, 16) and torch.isfinite(drawn).all()
+
+
 # -------------------------------------------------------------------------------- learning
 
 
