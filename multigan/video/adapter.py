@@ -56,6 +56,7 @@ from multigan.video.pipeline import (
     saved_tokenizer,
     to_uint8,
     to_unit,
+    to_zero_one,
 )
 
 
@@ -314,8 +315,7 @@ class VideoAdapter:
         plus `loss.kl_weight` times the KL divergence of their encodings from the prior."""
         lc = self.cfg.loss
         redrawn, kl = G.redraw_first_frame(frames, caption)
-        unit = lambda x: x.float().add(1).div(2)  # noqa: E731
-        bce = F.binary_cross_entropy(unit(redrawn).clamp(1e-4, 1 - 1e-4), unit(frames).clamp(0, 1))
+        bce = F.binary_cross_entropy(to_zero_one(redrawn).clamp(1e-4, 1 - 1e-4), to_zero_one(frames))
         loss = lc.recon_weight * bce + lc.kl_weight * kl
         return LossOutput(loss, {"g_first_bce": bce.detach(), "g_first_kl": kl.detach()})
 

@@ -128,9 +128,7 @@ class VideoLossConfig(LossConfig):
     match_weight: float = 1.0  # keywords: matching-aware term (real clip + another clip's caption = fake); 0: off
     free_weight: float = 1.0  # keywords: weight of the clips G draws from the caption alone, first frame included
     feature_weight: float = 0.0  # L1 between D's layer activations for generated and real clips (pix2pixHD); 0: off
-    kl_weight: float = (
-        0.1  # keywords, model.first_frame=vae: weight of the KL term (nats; the redraw's is recon_weight)
-    )
+    kl_weight: float = 0.1  # keywords, first_frame=vae: weight of the first frame's KL (its redraw's: recon_weight)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -24,7 +24,7 @@ from multigan.metrics.video import DEFAULT_METRICS, accumulate, baselines, best_
 from multigan.video.adapter import VideoAdapter
 from multigan.video.data import MOTIONS, caption_of, parse_caption, seen_pair
 from multigan.video.models import VideoGenerator
-from multigan.video.pipeline import VideoPipeline
+from multigan.video.pipeline import VideoPipeline, to_zero_one
 
 HEADLINE = ("mse", "psnr", "ssim")
 
@@ -97,13 +97,12 @@ def evaluate_prediction(
         ctx, truth = clips[:, :context], clips[:, context:]
         caption = adapter.encode(captions) if adapter.keywords else None
         preds = model.continue_clips(ctx, predict, seed=seed + start, samples=samples, caption=caption)
-        unit = lambda x: x.add(1).div(2).clamp(0, 1)
-        target = unit(truth)
+        target = to_zero_one(truth)
         if samples == 1:
-            values = per_frame(unit(preds[0]), target, metrics)
+            values = per_frame(to_zero_one(preds[0]), target, metrics)
         else:
-            values = best_of_n(unit(preds), target, metrics)
-        reference = baselines(unit(ctx), predict)
+            values = best_of_n(to_zero_one(preds), target, metrics)
+        reference = baselines(to_zero_one(ctx), predict)
         model_values = accumulate(model_values, values)
         copy_values = accumulate(copy_values, per_frame(reference["copy_last"], target, metrics))
         blank_values = accumulate(blank_values, per_frame(reference["blank"], target, metrics))
@@ -160,7 +159,7 @@ def _score(
 
     clips (n, t, 1, h, w) in [-1, 1]. With two digits, tracks are matched to the caption's pairs in
     the order that gets more of them right."""
-    unit = clips[:, :, 0].float().add(1).div(2).clamp(0, 1)
+    unit = to_zero_one(clips[:, :, 0])
     unit = torch.where(unit < 0.25, torch.zeros_like(unit), unit)  # faint background would pull the centres
     k = len(pairs[0])
     centres = digit_centres(unit, num_digits=k)

@@ -69,6 +69,11 @@ def to_unit(frames: torch.Tensor) -> torch.Tensor:
     return frames.float().div(127.5).sub(1.0)
 
 
+def to_zero_one(frames: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> float in [0, 1] (clamped), the range metrics and likelihoods take."""
+    return frames.float().add(1).div(2).clamp(0, 1)
+
+
 def to_uint8(frames: torch.Tensor) -> torch.Tensor:
     """[-1, 1] float -> uint8, same layout."""
     return frames.detach().float().cpu().add(1).mul(127.5).round().clamp(0, 255).byte()
