@@ -98,6 +98,9 @@ class RunConfig:
     """Keys every recipe has. Recipes subclass it, name their modality and add `data` and `model`."""
 
     modality: ClassVar[str] = ""  # "image", "video", "text": which package a run or export belongs to
+    # Keys added after runs were saved, whose default is not what those runs were trained with:
+    # key -> the value a saved config that lacks the key means.
+    keys_added_later: ClassVar[dict[str, str]] = {}
 
     out_dir: str = "runs/run"
     seed: int = 0

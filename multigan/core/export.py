@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any, TypeVar
 
+from omegaconf import OmegaConf
 from safetensors.torch import save_model
 from torch import nn
 
@@ -66,7 +67,11 @@ def load_folder_config(folder: str | Path, config_cls: type[T]) -> T:
         raise MultiganError(f"--run: {folder} is not a run directory (no {CONFIG_FILE})")
     if not (folder / WEIGHTS_FILE).is_file() and not checkpoint_dirs(folder / "checkpoints"):
         raise MultiganError(f"--run: {folder} has no checkpoint yet; train it first")
-    return load_config(config_cls, folder / CONFIG_FILE)
+    cfg = load_config(config_cls, folder / CONFIG_FILE)
+    saved = OmegaConf.load(folder / CONFIG_FILE)
+    added_later = config_cls.keys_added_later.items()
+    older = [f"{key}={value}" for key, value in added_later if OmegaConf.select(saved, key) is None]
+    return load_config(config_cls, folder / CONFIG_FILE, older) if older else cfg
 
 
 def load_generator(folder: str | Path, G: nn.Module, checkpoint: str | None = None) -> Path:

@@ -152,6 +152,7 @@ class VideoLossConfig(LossConfig):
 @dataclass
 class VideoConfig(RunConfig):
     modality: ClassVar[str] = "video"
+    keys_added_later: ClassVar[dict[str, str]] = {"model.first_frame": "gan"}  # keywords runs before 2026-12-07
     out_dir: str = "runs/video"
     data: VideoDataConfig = field(default_factory=VideoDataConfig)
     model: VideoModelConfig = field(default_factory=VideoModelConfig)

@@ -15,6 +15,7 @@ import multigan
 from multigan.core.conditioning import CaptionVocabulary
 from multigan.core.config import load_config
 from multigan.core.errors import ConfigError
+from multigan.core.export import load_folder_config
 from multigan.io.video import probe, read_video, write_video
 from multigan.metrics.motion import digit_centres, motion_axis
 from multigan.recipes import video as recipe
@@ -317,6 +318,24 @@ def test_a_gan_first_frame_has_no_encoder_and_no_redraw_term(tmp_path):
         VideoModelConfig(first_frame="diffusion")
     with pytest.raises(ConfigError, match="model.first_frame_steps"):
         VideoModelConfig(keywords=True, first_frame="gan", first_frame_steps=10)
+
+
+def test_a_keywords_run_saved_before_first_frame_existed_loads_as_the_gan_it_was(tmp_path):
+    run = tmp_path / "old"
+    args = [f"out_dir={run}", f"data.cache_dir={tmp_path}", "train.steps=1", "model.first_frame_steps=0"]
+    assert recipe.main(["--config", str(TINY), *args, "model.first_frame=gan"]) == 0
+    config = run / "config.yaml"
+    lines = config.read_text().splitlines(keepends=True)
+    config.write_text("".join(line for line in lines if "first_frame:" not in line))  # as saved before the key
+    assert load_folder_config(run, VideoConfig).model.first_frame == "gan"
+    out = tmp_path / "k.mp4"
+    keywords = f"{_known_digit(run)} up and down"
+    args_generate = ["generate", "--run", str(run), "--keywords", keywords, "--num-frames", "4", "--out", str(out)]
+    assert recipe.main(args_generate) == 0
+    assert read_video(out).shape[0] == 4
+    new = tmp_path / "new"  # a saved key is kept, whatever the default
+    assert recipe.main(["--config", str(TINY), *args[1:], f"out_dir={new}"]) == 0
+    assert load_folder_config(new, VideoConfig).model.first_frame == "vae"
 
 
 def test_the_vae_first_frame_learns_to_redraw_frames_and_its_prior_draws_them():
