@@ -317,11 +317,13 @@ def bench_keywords(runs: list[str], cache_dir: str, log) -> list[str]:
 # ------------------------------------------------------------------------------------ step cost
 
 
-def training_step(preset: Path, overrides: list[str], first_frame: bool = False):
+def training_step(preset: Path, overrides: list[str], first_frame: bool = False, reuse_fakes: bool = True):
     """A function running one D and one G update (the adapter's losses, Adam) on one fixed batch; with
-    `first_frame`, one G update of the first-frame VAE phase (model.first_frame_steps) instead."""
+    `first_frame`, one G update of the first-frame VAE phase (model.first_frame_steps) instead.
+    `reuse_fakes=False`: G makes its fakes again for its own update, as it did before 2026-12-07."""
     cfg = load_config(VideoConfig, preset, ["out_dir=/nonexistent", *overrides])
     adapter = VideoAdapter(cfg)
+    adapter.reuses_fakes = reuse_fakes
     ds = adapter.dataset()
     batch = adapter.to_device(adapter.collate([ds[i] for i in range(cfg.train.batch_size)]), torch.device("cpu"))
     if not first_frame:
@@ -355,6 +357,9 @@ def bench_step_cost(cache_dir: str, log, steps: int = 8) -> list[str]:
     steppers = {name: training_step(preset, common + extra) for name, preset, extra in runs}
     first_frame_row = "keywords preset, a step of its first-frame VAE phase (model.first_frame_steps)"
     steppers[first_frame_row] = training_step(KEYWORDS_PRESET, common, first_frame=True)
+    for name, preset in (("default recipe", ROOT / "recipes" / "video.yaml"), ("keywords preset", KEYWORDS_PRESET)):
+        twice = f"{name}, G making its fakes twice per step (D's and G's update; before 2026-12-07)"
+        steppers[twice] = training_step(preset, common, reuse_fakes=False)
     times: dict[str, list[float]] = {name: [] for name in steppers}
     for i in range(steps + 2):  # round robin, so that a machine growing busier slows all alike
         for name, step in steppers.items():

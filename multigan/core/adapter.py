@@ -38,7 +38,10 @@ class Phase:
 
     `d_loss(G, D, batch, regularize=...)` and `g_loss(G, D, batch)` are the adapter's loss
     functions; None skips that network in this phase (e.g. MLE pre-training of G has no D loss).
-    Each update draws a fresh batch from the data stream.
+    Each update draws a fresh batch from the data stream, unless `g_reuses_d_batch`: then G's first
+    update is given the very batch object of D's last one, so that an adapter can keep the fakes it
+    made for D, with their graph, and backpropagate G's loss through them (pix2pix's order: one
+    forward pass of G per step instead of two).
     """
 
     name: str
@@ -47,6 +50,7 @@ class Phase:
     g_loss: LossFn | None = None
     d_steps: int = 1
     g_steps: int = 1
+    g_reuses_d_batch: bool = False
     lr_g: float | None = None  # None: train.lr_g
     lr_d: float | None = None  # None: train.lr_d
     on_step_end: Callable[[int], None] | None = None  # phase-local step, after the updates

@@ -289,6 +289,7 @@ class Trainer:
         logs: dict[str, Any] = {}
         finite = True
         lc = self.cfg.loss
+        batch = None
         if phase.d_loss is not None:
             d_loss = phase.d_loss
             for _ in range(phase.d_steps):
@@ -308,8 +309,9 @@ class Trainer:
             g_loss = phase.g_loss
             self.D.requires_grad_(False)
             try:
-                for _ in range(phase.g_steps):
-                    batch = self._next_batch()
+                for i in range(phase.g_steps):
+                    if not (i == 0 and phase.g_reuses_d_batch and batch is not None):
+                        batch = self._next_batch()
                     out = self._update(
                         "G", self.G, self.opt_G, self.scaler_G, partial(g_loss, self.G_run, self.D_run, batch)
                     )

@@ -72,6 +72,18 @@ class VideoBatch:
         return VideoBatch(self.frames.pin_memory(), None if self.caption is None else self.caption.pin_memory())
 
 
+@dataclass
+class Fakes:
+    """What G makes of a batch: continuations of its context frames, the captions they follow
+    (condition dropout applied; None without keywords), and (keywords runs) clips drawn from the
+    captions alone with their captions."""
+
+    batch: VideoBatch
+    caption: CaptionTokens | None
+    continued: torch.Tensor
+    drawn: tuple[torch.Tensor, CaptionTokens] | None
+
+
 def to_frames(frames: torch.Tensor) -> torch.Tensor:
     """[-1, 1] (t, c, h, w) -> uint8 (t, h, w, c), as multigan.io.video writes them."""
     return to_uint8(frames).permute(0, 2, 3, 1)
@@ -90,6 +102,12 @@ class VideoAdapter:
         self._heldout: dict[int, VideoClips] = {}
         self._captions: dict[Path, dict[str, str]] = {}
         self._tokenizer: CaptionTokenizer | None = None
+        # One forward pass of G per step (pix2pix's order): D's update keeps the fakes it made, with
+        # their graph, and G's update of the same batch backpropagates through them. With several D
+        # updates per G update each would build a graph only the last one needs, so then G makes its
+        # fakes again.
+        self.reuses_fakes = cfg.train.n_critic == 1
+        self._kept: Fakes | None = None
 
     def roots(self) -> tuple[Path, Path | None]:
         """(training folder, held-out folder or None), writing moving digits the first time."""
@@ -219,6 +237,7 @@ class VideoAdapter:
                 d_loss=self.discriminator_loss if adversarial else None,
                 g_loss=self.generator_loss,
                 d_steps=self.cfg.train.n_critic,
+                g_reuses_d_batch=adversarial and self.reuses_fakes,
             )
         ]
 
@@ -257,20 +276,35 @@ class VideoAdapter:
         """Clips G draws from the captions of the first half of the batch alone (half: drawing a
         whole clip costs as much as the rest of the step) and those captions, or None when there
         are none to draw."""
-        if caption is None or not self.keywords or self.cfg.loss.free_weight <= 0:
+        if caption is None or not self.keywords or self.cfg.loss.free_weight <= 0 or self.cfg.loss.adv_weight <= 0:
             return None
         half = caption.index(torch.arange(max(1, len(caption) // 2), device=caption.ids.device))
         return G.from_caption(half, length), half
 
+    def _fakes(self, G: VideoGenerator, batch: VideoBatch) -> Fakes:
+        context, future = self._split(batch.frames)
+        caption = self._training_caption(batch)
+        continued = G(context, future.shape[1], caption=caption)
+        return Fakes(batch, caption, continued, self._drawn_clips(G, caption, batch.frames.shape[1]))
+
+    def _fakes_for_generator(self, G: VideoGenerator, batch: VideoBatch) -> Fakes:
+        """The fakes D's update of this step made of `batch`, or new ones if it made none of it."""
+        kept, self._kept = self._kept, None
+        return kept if kept is not None and kept.batch is batch else self._fakes(G, batch)
+
     def discriminator_loss(self, G: VideoGenerator, D: nn.Module, batch: VideoBatch, *, regularize: bool) -> LossOutput:
         lc = self.cfg.loss
         real = batch.frames
-        b, length = real.shape[:2]
-        context, future = self._split(real)
-        caption = self._training_caption(batch)
-        with torch.no_grad():
-            fake = torch.cat([context, G(context, future.shape[1], caption=caption)], 1)
-            drawn = self._drawn_clips(G, caption, length)
+        b = real.shape[0]
+        context = self._split(real)[0]
+        if self.reuses_fakes:
+            made = self._kept = self._fakes(G, batch)
+        else:
+            with torch.no_grad():
+                made = self._fakes(G, batch)
+        caption = made.caption
+        fake = torch.cat([context, made.continued.detach()], 1)
+        drawn = None if made.drawn is None else (made.drawn[0].detach(), made.drawn[1])
         frames = self._frames_for_image_d(b, real.device)
         match = caption is not None and lc.match_weight > 0
         # The fake side is shared: continuations, drawn clips and mismatched captions together weigh
@@ -331,14 +365,14 @@ class VideoAdapter:
 
     def generator_loss(self, G: VideoGenerator, D: nn.Module, batch: VideoBatch) -> LossOutput:
         lc = self.cfg.loss
-        b, length = batch.frames.shape[:2]
+        b = batch.frames.shape[0]
         context, future = self._split(batch.frames)
-        caption = self._training_caption(batch)
-        pred = G(context, future.shape[1], caption=caption)
+        made = self._fakes_for_generator(G, batch)
+        caption, pred = made.caption, made.continued
         error = pred.float() - future.float()
         terms = {"l1": error.abs().mean, "mse": error.square().mean}
         parts = {kind: terms[kind]() for kind in lc.recon.split("+")}
-        loss = lc.recon_weight * sum(parts.values())
+        loss = lc.recon_weight * torch.stack(list(parts.values())).sum()
         logs: dict[str, Any] = {f"g_{kind}": part.detach() for kind, part in parts.items()}
         if G.first_frame_encoder is not None and caption is not None:
             first = self._redraw(G, batch.frames[:, 0], caption)
@@ -347,7 +381,7 @@ class VideoAdapter:
         if lc.adv_weight > 0:
             clip = torch.cat([context, pred], 1)
             frames = self._frames_for_image_d(b, clip.device)
-            drawn = self._drawn_clips(G, caption, length)
+            drawn = made.drawn
             for name, weight in self._heads(D):
                 logits, maps = D(clip, frames, head=name, caption=caption, features=True)
                 adv = generator_loss(lc.kind, logits)

@@ -21,20 +21,40 @@ def _weights(trainer):
     return {k: v.clone() for name, m in trainer.modules().items() for k, v in m.state_dict().items()}
 
 
-@pytest.mark.parametrize("extra", [[], ["loss.r1_gamma=1.0", "loss.r1_every=3", "train.n_critic=2"]])
-def test_resume_is_bit_exact(tmp_path, extra):
-    straight = Trainer(ToyAdapter(_cfg(tmp_path / "a", *extra)), _cfg(tmp_path / "a", *extra))
+@pytest.mark.parametrize(
+    ("extra", "reuse_batch"),
+    [([], False), (["loss.r1_gamma=1.0", "loss.r1_every=3", "train.n_critic=2"], False), ([], True)],
+)
+def test_resume_is_bit_exact(tmp_path, extra, reuse_batch):
+    straight = Trainer(ToyAdapter(_cfg(tmp_path / "a", *extra), reuse_batch=reuse_batch), _cfg(tmp_path / "a", *extra))
     straight.fit()
     first = _cfg(tmp_path / "b", "train.steps=4", *extra)
-    Trainer(ToyAdapter(first), first).fit()
+    Trainer(ToyAdapter(first, reuse_batch=reuse_batch), first).fit()
     second = _cfg(tmp_path / "b", *extra)
-    resumed = Trainer(ToyAdapter(second), second)
+    resumed = Trainer(ToyAdapter(second, reuse_batch=reuse_batch), second)
     result = resumed.fit()
     assert result.resumed_from is not None and result.step == 8
     a, b = _weights(straight), _weights(resumed)
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
+
+
+@pytest.mark.parametrize("n_critic", [1, 2])
+def test_g_update_reads_the_batch_of_the_last_d_update_when_the_phase_asks(tmp_path, n_critic):
+    def batches_seen(reuse_batch):
+        cfg = _cfg(tmp_path / f"{reuse_batch}", "train.steps=3", f"train.n_critic={n_critic}")
+        adapter = ToyAdapter(cfg, reuse_batch=reuse_batch)
+        Trainer(adapter, cfg).fit()
+        return adapter.seen
+
+    for reuse_batch in (False, True):
+        seen = batches_seen(reuse_batch)
+        assert [who for who, _ in seen] == (["D"] * n_critic + ["G"]) * 3
+        for step in range(3):
+            calls = seen[step * (n_critic + 1) : (step + 1) * (n_critic + 1)]
+            last_d, g = calls[-2][1], calls[-1][1]
+            assert (g is last_d) == reuse_batch
 
 
 def test_run_directory_layout(tmp_path):

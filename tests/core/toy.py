@@ -22,8 +22,10 @@ class ToyConfig(RunConfig):
 
 
 class ToyAdapter:
-    def __init__(self, cfg: ToyConfig, nan_at: set[int] | None = None, on_step_end=None) -> None:
+    def __init__(self, cfg: ToyConfig, nan_at: set[int] | None = None, on_step_end=None, reuse_batch=False) -> None:
         self.cfg = cfg
+        self.reuse_batch = reuse_batch  # Phase.g_reuses_d_batch
+        self.seen: list[tuple[str, torch.Tensor]] = []  # ("D" or "G", the batch) per loss call
         self.nan_at = nan_at or set()  # G-update counts at which the G loss is NaN
         self.g_calls = 0
         self.on_step_end = on_step_end
@@ -47,15 +49,17 @@ class ToyAdapter:
     def phases(self, G, D):
         return [
             Phase("adversarial", self.cfg.train.steps, d_loss=self.discriminator_loss, g_loss=self.generator_loss,
-                  d_steps=self.cfg.train.n_critic, on_step_end=self.on_step_end)
+                  d_steps=self.cfg.train.n_critic, on_step_end=self.on_step_end, g_reuses_d_batch=self.reuse_batch)
         ]  # fmt: skip
 
     def discriminator_loss(self, G, D, batch, *, regularize):
+        self.seen.append(("D", batch))
         fake = G(torch.randn(batch.shape[0], 4)).detach()
         return discriminator_objective(self.cfg.loss, D, batch, fake, regularize=regularize)
 
     def generator_loss(self, G, D, batch):
         self.g_calls += 1
+        self.seen.append(("G", batch))
         loss = generator_loss(self.cfg.loss.kind, D(G(torch.randn(batch.shape[0], 4))))
         if self.g_calls in self.nan_at:
             loss = loss * float("nan")
