@@ -158,7 +158,7 @@ class VideoConfig(RunConfig):
     model: VideoModelConfig = field(default_factory=VideoModelConfig)
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(
-            steps=1150,
+            steps=1100,
             batch_size=8,
             lr_g=1e-3,
             lr_d=2e-4,
