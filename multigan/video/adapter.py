@@ -15,7 +15,8 @@ and a real clip shown with another clip's caption counts as fake for D (the matc
 `loss.match_weight`). With `model.first_frame="vae"` G also redraws each real first frame from its
 encoding and caption (a binary cross-entropy weighted by `loss.recon_weight`, and `loss.kl_weight`
 times the KL divergence from the prior the drawn clips sample); `model.first_frame_steps` trains
-that VAE alone first, a phase of cheap steps.
+that VAE alone first, a phase of cheap steps. D's verdict on drawn clips then trains only their
+continuation, not the VAE's first frame (`loss.first_frame_adv=true` lets it reach that too).
 
 Feature matching (`loss.feature_weight`): G also pays the L1 distance between D's activations, layer
 by layer, for its clip and for the real clip with the same context (pix2pixHD's term; a distance in
@@ -279,7 +280,8 @@ class VideoAdapter:
         if caption is None or not self.keywords or self.cfg.loss.free_weight <= 0 or self.cfg.loss.adv_weight <= 0:
             return None
         half = caption.index(torch.arange(max(1, len(caption) // 2), device=caption.ids.device))
-        return G.from_caption(half, length), half
+        first_frame_grad = self.cfg.model.first_frame != "vae" or self.cfg.loss.first_frame_adv
+        return G.from_caption(half, length, first_frame_grad=first_frame_grad), half
 
     def _fakes(self, G: VideoGenerator, batch: VideoBatch) -> Fakes:
         context, future = self._split(batch.frames)

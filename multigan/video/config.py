@@ -82,6 +82,7 @@ class VideoModelConfig:
     text_encoder: str = ""  # "": a word encoder trained with the GAN; else a local transformers model folder
     first_frame: str = "vae"  # keywords: "vae": G also redraws encoded real first frames; "gan": D's signal only
     first_frame_steps: int = 0  # keywords, first_frame=vae: steps training the first-frame VAE alone, before the GAN
+    first_frame_noise: int = 4  # keywords: noise channels of the first frame (where its content stands, how drawn)
 
     def __post_init__(self) -> None:
         if not 0 <= self.cond_dropout < 1:
@@ -100,7 +101,7 @@ class VideoModelConfig:
             raise ConfigError(
                 f"model.warp_from: must be one of {', '.join(map(repr, WARP_SOURCES))}, got {self.warp_from!r}"
             )
-        for key in ("g_width", "hidden", "blocks", "d_width", "image_d_frames", "cond_dim"):
+        for key in ("g_width", "hidden", "blocks", "d_width", "image_d_frames", "cond_dim", "first_frame_noise"):
             check_positive(f"model.{key}", getattr(self, key))
         if self.first_frame_steps and not (self.keywords and self.first_frame == "vae"):
             raise ConfigError(
@@ -129,6 +130,7 @@ class VideoLossConfig(LossConfig):
     free_weight: float = 1.0  # keywords: weight of the clips G draws from the caption alone, first frame included
     feature_weight: float = 0.0  # L1 between D's layer activations for generated and real clips (pix2pixHD); 0: off
     kl_weight: float = 0.1  # keywords, first_frame=vae: weight of the first frame's KL (its redraw's: recon_weight)
+    first_frame_adv: bool = False  # keywords, first_frame=vae: D's verdict on drawn clips also trains the first frame
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -152,7 +154,10 @@ class VideoLossConfig(LossConfig):
 @dataclass
 class VideoConfig(RunConfig):
     modality: ClassVar[str] = "video"
-    keys_added_later: ClassVar[dict[str, str]] = {"model.first_frame": "gan"}  # keywords runs before 2026-12-07
+    keys_added_later: ClassVar[dict[str, str]] = {  # what runs saved before a key existed trained with
+        "model.first_frame": "gan",  # keywords runs before 2026-12-07 (first-frame VAE)
+        "model.first_frame_noise": "32",  # before 2026-12-07 evening (the noise channels were fixed)
+    }
     out_dir: str = "runs/video"
     data: VideoDataConfig = field(default_factory=VideoDataConfig)
     model: VideoModelConfig = field(default_factory=VideoModelConfig)

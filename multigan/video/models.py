@@ -47,8 +47,6 @@ from torch.nn.utils.parametrizations import spectral_norm
 from multigan.core.conditioning import CaptionTokens, FiLM, caption_encoder, projection
 from multigan.video.config import VideoModelConfig
 
-FIRST_FRAME_NOISE = 32  # noise channels of the first-frame generator
-
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.GroupNorm(_groups(cout), cout), nn.SiLU())
@@ -162,7 +160,7 @@ def warp(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 
 
 class FirstFrameGenerator(nn.Module):
-    """(noise (b, FIRST_FRAME_NOISE), caption vector (b, cond_dim)) -> frame (b, c, size, size):
+    """(noise (b, cfg.first_frame_noise), caption vector (b, cond_dim)) -> frame (b, c, size, size):
     a linear map to a 1/8-scale feature map, then three (upsample, conv) levels, as in DCGAN."""
 
     def __init__(self, cfg: VideoModelConfig, channels: int, size: int):
@@ -171,7 +169,7 @@ class FirstFrameGenerator(nn.Module):
             raise ValueError(f"the first-frame generator needs a frame size that is a multiple of 8, got {size}")
         w1, w2, w3 = cfg.g_width, 2 * cfg.g_width, 4 * cfg.g_width
         self.side = size // 8
-        self.fc = nn.Linear(FIRST_FRAME_NOISE + cfg.cond_dim, w3 * self.side**2)
+        self.fc = nn.Linear(cfg.first_frame_noise + cfg.cond_dim, w3 * self.side**2)
         self.film = FiLM(cfg.cond_dim, w3)
         self.blocks = nn.ModuleList([_conv(w3, w3), _conv(w3, w2), _conv(w2, w1), _conv(w1, w1)])
         self.out = nn.Conv2d(w1, channels, 3, 1, 1)
@@ -186,7 +184,7 @@ class FirstFrameGenerator(nn.Module):
 
 class FirstFrameEncoder(nn.Module):
     """(frame (b, c, size, size), caption vector (b, cond_dim)) -> (mean, log-variance) of the
-    first-frame noise, each (b, FIRST_FRAME_NOISE): q(z | frame, caption) of a conditional VAE.
+    first-frame noise, each (b, cfg.first_frame_noise): q(z | frame, caption) of a conditional VAE.
     Three stride-2 convs that see the pixel coordinates, to 1/8 scale, flattened (where the digit
     stands is what z must carry), then one linear map that also reads the caption, so z need not
     repeat what the caption says."""
@@ -195,7 +193,7 @@ class FirstFrameEncoder(nn.Module):
         super().__init__()
         w1, w2, w3 = cfg.g_width, 2 * cfg.g_width, 4 * cfg.g_width
         self.convs = nn.Sequential(CoordConv(channels, w1, 2), CoordConv(w1, w2, 2), CoordConv(w2, w3, 2))
-        self.fc = nn.Linear(w3 * (size // 8) ** 2 + cfg.cond_dim, 2 * FIRST_FRAME_NOISE)
+        self.fc = nn.Linear(w3 * (size // 8) ** 2 + cfg.cond_dim, 2 * cfg.first_frame_noise)
 
     def forward(self, frame: torch.Tensor, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.convs(frame).flatten(1)
@@ -331,16 +329,25 @@ class VideoGenerator(nn.Module):
         return self.condition(caption.to(device))
 
     def from_caption(
-        self, caption: CaptionTokens, num_frames: int, *, generator: torch.Generator | None = None
+        self,
+        caption: CaptionTokens,
+        num_frames: int,
+        *,
+        generator: torch.Generator | None = None,
+        first_frame_grad: bool = True,
     ) -> torch.Tensor:
-        """Whole clips (b, num_frames, c, h, w) from captions alone: a drawn first frame, then its continuation."""
+        """Whole clips (b, num_frames, c, h, w) from captions alone: a drawn first frame, then its
+        continuation. With first_frame_grad=False no gradient reaches the first-frame generator
+        through these clips (the continuation still learns from them)."""
         if self.first_frame is None:
             raise ValueError("this generator was trained without keywords (model.keywords=false)")
         device = next(self.parameters()).device
         cond = self.encode_caption(caption, len(caption), device)
         assert cond is not None
-        noise = torch.randn(len(caption), FIRST_FRAME_NOISE, generator=generator, device=device)
+        noise = torch.randn(len(caption), self.cfg.first_frame_noise, generator=generator, device=device)
         first = self.first_frame(noise, cond)[:, None]
+        if not first_frame_grad:
+            first = first.detach()
         if num_frames == 1:
             return first
         return torch.cat([first, self._roll(first, num_frames - 1, cond, generator)], 1)

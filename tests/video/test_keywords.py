@@ -293,6 +293,22 @@ def test_keyword_losses_are_finite_and_train_the_right_parts(tmp_path):
     assert all(p.grad is None for p in core.parameters())
 
 
+def test_drawn_clips_can_train_the_continuation_without_the_first_frame():
+    vocabulary = CaptionVocabulary.fit(["square one", "square two"])
+    caption = vocabulary.encode(["square one", "square two"])
+    cfg = VideoModelConfig(keywords=True, core="gru", g_width=4, hidden=8, cond_dim=8, first_frame="vae")
+    G = VideoGenerator(cfg, 1, vocabulary.size, frame_size=16, context=1)
+    for first_frame_grad in (True, False):
+        G.zero_grad(set_to_none=True)
+        clips = G.from_caption(
+            caption, 3, generator=torch.Generator().manual_seed(0), first_frame_grad=first_frame_grad
+        )
+        clips.square().mean().backward()
+        assert G.gru.gates.weight.grad.abs().sum() > 0  # the continuation learns from drawn clips either way
+        first_grad = G.first_frame.fc.weight.grad
+        assert (first_grad is not None and first_grad.abs().sum() > 0) == first_frame_grad
+
+
 def test_a_gan_first_frame_has_no_encoder_and_no_redraw_term(tmp_path):
     cfg = load_config(
         VideoConfig,
@@ -336,6 +352,24 @@ def test_a_keywords_run_saved_before_first_frame_existed_loads_as_the_gan_it_was
     new = tmp_path / "new"  # a saved key is kept, whatever the default
     assert recipe.main(["--config", str(TINY), *args[1:], f"out_dir={new}"]) == 0
     assert load_folder_config(new, VideoConfig).model.first_frame == "vae"
+
+
+def test_a_keywords_run_saved_before_first_frame_noise_existed_loads_with_its_32_channels(tmp_path):
+    run = tmp_path / "old"
+    args = [f"out_dir={run}", f"data.cache_dir={tmp_path}", "train.steps=1", "model.first_frame_noise=32"]
+    assert recipe.main(["--config", str(TINY), *args]) == 0
+    config = run / "config.yaml"
+    lines = config.read_text().splitlines(keepends=True)
+    config.write_text("".join(line for line in lines if "first_frame_noise:" not in line))  # as saved before the key
+    assert load_folder_config(run, VideoConfig).model.first_frame_noise == 32
+    assert VideoModelConfig().first_frame_noise != 32  # so the load above did not get it from the default
+    out = tmp_path / "k.mp4"
+    keywords = f"{_known_digit(run)} up and down"
+    args_generate = ["generate", "--run", str(run), "--keywords", keywords, "--num-frames", "3", "--out", str(out)]
+    assert recipe.main(args_generate) == 0
+    assert read_video(out).shape[0] == 3
+    with pytest.raises(ConfigError, match="model.first_frame_noise"):
+        VideoModelConfig(first_frame_noise=0)
 
 
 def test_the_vae_first_frame_learns_to_redraw_frames_and_its_prior_draws_them():
