@@ -26,13 +26,18 @@ def test_the_gpu_preset_is_the_10_to_10_protocol_at_64_pixels():
     assert (cfg.data.size, cfg.data.context, cfg.data.predict, cfg.data.eval_predict) == (64, 10, 10, 10)
 
 
-def test_the_keywords_presets_keep_the_gru_core_and_gan_weight_they_were_measured_with():
+def test_the_keywords_presets_keep_the_settings_they_were_measured_with():
     for name in ("video_keywords.yaml", "video_keywords_two.yaml", "tiny/video_keywords.yaml"):
-        cfg = load_config(VideoConfig, PRESETS / name)
-        assert (cfg.model.core, cfg.loss.adv_weight) == ("gru", 1.0), name
+        assert load_config(VideoConfig, PRESETS / name).model.core == "gru", name
     for name in ("video_keywords.yaml", "video_keywords_two.yaml"):
         cfg = load_config(VideoConfig, PRESETS / name)
-        assert (cfg.model.hidden, cfg.loss.recon) == (64, "l1"), name
+        assert (cfg.model.hidden, cfg.loss.recon, cfg.loss.adv_weight) == (64, "l1", 0.3), name
+        assert not cfg.loss.first_frame_adv and cfg.model.first_frame_steps == 3000, name
+    noise = {
+        name: load_config(VideoConfig, PRESETS / name).model.first_frame_noise
+        for name in ("video_keywords.yaml", "video_keywords_two.yaml")
+    }
+    assert noise == {"video_keywords.yaml": 4, "video_keywords_two.yaml": 8}
 
 
 def test_pass_frames_sets_the_translator_pass_and_defaults_to_data_predict():
