@@ -112,7 +112,9 @@ def test_a_file_that_breaks_after_indexing_is_skipped_at_read_time(folder, capsy
 def test_works_with_dataloader_workers(folder):
     ds = VideoClips(folder, 4, quiet=True)
     pickle.dumps(ds)  # no open containers held
-    batches = list(DataLoader(ds, batch_size=4, num_workers=1))
+    # spawn: the worker starts from a pickled dataset in a fresh interpreter (a forked worker of this
+    # many-threaded test process once hung on a lock held at fork time)
+    batches = list(DataLoader(ds, batch_size=4, num_workers=1, multiprocessing_context="spawn"))
     assert sum(len(b) for b in batches) == len(ds)
     assert batches[0].shape == (4, 4, 3, 8, 8)
 
