@@ -213,7 +213,7 @@ def load_weights(path: Path, modules: dict[str, nn.Module]) -> None:
         except SafetensorError as err:
             raise MultiganError(f"cannot read {file}: {str(err).splitlines()[0]}") from None
         except RuntimeError as err:  # shape mismatches
-            first = str(err).splitlines()[-1].strip()
+            first = str(err).splitlines()[-1].strip().rstrip(".")
             raise MultiganError(f"checkpoint {file} does not match the model ({first})") from None
         if missing or unexpected:
             raise MultiganError(

@@ -67,11 +67,42 @@ def load_folder_config(folder: str | Path, config_cls: type[T]) -> T:
         raise MultiganError(f"--run: {folder} is not a run directory (no {CONFIG_FILE})")
     if not (folder / WEIGHTS_FILE).is_file() and not checkpoint_dirs(folder / "checkpoints"):
         raise MultiganError(f"--run: {folder} has no checkpoint yet; train it first")
-    cfg = load_config(config_cls, folder / CONFIG_FILE)
-    saved = OmegaConf.load(folder / CONFIG_FILE)
+    return saved_config(folder / CONFIG_FILE, config_cls)
+
+
+def saved_config(file: Path, config_cls: type[T]) -> T:
+    """A run's saved `config.yaml`, a key added after it was saved read as what the run trained with
+    (`config_cls.keys_added_later`), not as today's default."""
+    saved = OmegaConf.load(file)
     added_later = config_cls.keys_added_later.items()
     older = [f"{key}={value}" for key, value in added_later if OmegaConf.select(saved, key) is None]
-    return load_config(config_cls, folder / CONFIG_FILE, older) if older else cfg
+    return load_config(config_cls, file, older)
+
+
+def shape_settings_changed(run_dir: Path, cfg: RunConfig) -> list[str]:
+    """`key=value` for each model or data setting the run in `run_dir` was trained with (its saved
+    `config.yaml`) that `cfg` sets otherwise: what a checkpoint that no longer fits the model is
+    likely to come from. Empty when the run saved no config."""
+    file = run_dir / CONFIG_FILE
+    if not file.is_file():
+        return []
+    saved = _flat(OmegaConf.to_container(OmegaConf.structured(saved_config(file, type(cfg)))))
+    now = _flat(OmegaConf.to_container(OmegaConf.structured(cfg)))
+    return [
+        f"{key}={value}"
+        for key, value in saved.items()
+        if key.split(".")[0] in ("model", "data") and value != now.get(key)
+    ]
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat |= _flat(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def load_generator(folder: str | Path, G: nn.Module, checkpoint: str | None = None) -> Path:

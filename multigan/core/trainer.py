@@ -38,7 +38,7 @@ from multigan.core.config import RunConfig, save_config
 from multigan.core.data import BatchStream
 from multigan.core.ema import EMA
 from multigan.core.errors import MultiganError
-from multigan.core.export import write_info
+from multigan.core.export import shape_settings_changed, write_info
 from multigan.core.health import DIVERSITY, CollapseGuard, QuickMetric
 from multigan.core.logging import MetricLogger
 from multigan.core.runtime import Runtime, setup_runtime
@@ -227,7 +227,16 @@ class Trainer:
     def resume_if_possible(self) -> Path | None:
         path = latest_checkpoint(self.ckpt_root)
         if path is not None:
-            self.load(path)
+            try:
+                self.load(path)
+            except MultiganError as err:
+                changed = shape_settings_changed(self.run_dir, self.cfg)
+                if not changed:
+                    raise
+                raise MultiganError(
+                    f"{err}. The run in {self.run_dir} was trained with {' '.join(changed)}: add that to the "
+                    "command to resume it, or train into another out_dir"
+                ) from None
             self.echo(f"Resumed from {path} at step {self.step}")
         return path
 

@@ -12,6 +12,7 @@ import torch
 import yaml
 
 import multigan
+from multigan.core.checkpoint import checkpoint_dirs
 from multigan.core.conditioning import CaptionVocabulary
 from multigan.core.config import load_config
 from multigan.core.errors import ConfigError
@@ -370,6 +371,26 @@ def test_a_keywords_run_saved_before_first_frame_noise_existed_loads_with_its_32
     assert read_video(out).shape[0] == 3
     with pytest.raises(ConfigError, match="model.first_frame_noise"):
         VideoModelConfig(first_frame_noise=0)
+
+
+def test_resuming_a_run_whose_checkpoint_no_longer_fits_names_the_setting_it_was_trained_with(tmp_path, capsys):
+    run = tmp_path / "old"
+    args = [f"out_dir={run}", f"data.cache_dir={tmp_path}", "model.first_frame_noise=32"]
+    assert recipe.main(["--config", str(TINY), *args, "train.steps=1"]) == 0
+    config = run / "config.yaml"
+    lines = config.read_text().splitlines(keepends=True)
+    config.write_text("".join(line for line in lines if "first_frame_noise:" not in line))  # as saved before the key
+    newest = checkpoint_dirs(run / "checkpoints")[-1].name
+    capsys.readouterr()
+    again = ["--config", str(TINY), f"out_dir={run}", f"data.cache_dir={tmp_path}", "train.steps=2"]
+    assert recipe.main(again) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "does not match the model" in err
+    assert "was trained with model.first_frame_noise=32:" in err  # the key the old run lacks, read as it trained
+    assert checkpoint_dirs(run / "checkpoints")[-1].name == newest  # nothing lost
+    assert recipe.main([*again, "model.first_frame_noise=32"]) == 0
+    assert f"Resumed from {run / 'checkpoints' / newest}" in capsys.readouterr().out
+    assert checkpoint_dirs(run / "checkpoints")[-1].name > newest
 
 
 def test_the_vae_first_frame_learns_to_redraw_frames_and_its_prior_draws_them():
