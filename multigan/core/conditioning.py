@@ -7,7 +7,9 @@ lives here.
   clip; they are "filler" and dropped, so the full caption "the digit 3 moves up and down" and
   the keywords "3 up and down" encode to the same tokens. Unknown words are an error naming them.
 - Encoders: `WordCaptionEncoder` (embedding + GRU over the tokens, order kept, so "7 up down 5
-  left right" binds each motion to its digit); `PretrainedCaptionEncoder` (a local transformers
+  left right" binds each motion to its digit; with `bag_of_words` the mean of the word
+  embeddings is added, a part in which each word means the same beside any other, so a
+  combination of words never seen together still reads as its words); `PretrainedCaptionEncoder` (a local transformers
   encoder by path, frozen, mean-pooled, plus a trained projection; offline when the folder is
   there); `LabelEncoder` (a class embedding). Each maps "no condition" to a learned null vector,
   so one model serves with and without a condition.
@@ -157,10 +159,12 @@ class CaptionVocabulary:
 
 class WordCaptionEncoder(nn.Module):
     """Caption tokens -> (b, dim): word embeddings read in order by a GRU; its last state, through
-    a linear layer. Rows without a condition get the learned `null` vector."""
+    a linear layer, plus (`bag_of_words`) the mean of the word embeddings. Rows without a
+    condition get the learned `null` vector."""
 
-    def __init__(self, vocab_size: int, dim: int) -> None:
+    def __init__(self, vocab_size: int, dim: int, bag_of_words: bool = False) -> None:
         super().__init__()
+        self.bag_of_words = bag_of_words
         self.embed = nn.Embedding(vocab_size, dim, padding_idx=0)
         self.gru = nn.GRU(dim, dim, batch_first=True)
         self.out = nn.Linear(dim, dim)
@@ -175,7 +179,11 @@ class WordCaptionEncoder(nn.Module):
                 self.embed(tokens.ids[rows]), lengths[rows].cpu(), batch_first=True, enforce_sorted=False
             )
             _, last = self.gru(packed)
-            vectors[rows] = self.out(last[0]).to(vectors.dtype)
+            vector = self.out(last[0])
+            if self.bag_of_words:
+                words = tokens.mask[rows].unsqueeze(-1).to(vector.dtype)
+                vector = vector + (self.embed(tokens.ids[rows]) * words).sum(1) / words.sum(1).clamp(min=1)
+            vectors[rows] = vector.to(vectors.dtype)
         return vectors
 
 
@@ -244,8 +252,10 @@ class LabelEncoder(nn.Module):
 CaptionEncoder = WordCaptionEncoder | PretrainedCaptionEncoder
 
 
-def caption_encoder(vocab_size: int, dim: int, text_encoder: str = "") -> CaptionEncoder:
-    return PretrainedCaptionEncoder(text_encoder, dim) if text_encoder else WordCaptionEncoder(vocab_size, dim)
+def caption_encoder(vocab_size: int, dim: int, text_encoder: str = "", bag_of_words: bool = False) -> CaptionEncoder:
+    if text_encoder:
+        return PretrainedCaptionEncoder(text_encoder, dim)
+    return WordCaptionEncoder(vocab_size, dim, bag_of_words)
 
 
 # -------------------------------------------------------------------------------- injection

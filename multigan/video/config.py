@@ -80,9 +80,11 @@ class VideoModelConfig:
     cond_dim: int = 64  # size of the caption vector
     cond_dropout: float = 0.1  # share of training clips whose caption is hidden, so one model serves both
     text_encoder: str = ""  # "": a word encoder trained with the GAN; else a local transformers model folder
+    caption_bag: bool = True  # keywords, word encoder: add the mean of the word embeddings (unseen pairs compose)
     first_frame: str = "vae"  # keywords: "vae": G also redraws encoded real first frames; "gan": D's signal only
     first_frame_steps: int = 0  # keywords, first_frame=vae: steps training the first-frame VAE alone, before the GAN
     first_frame_noise: int = 4  # keywords: noise channels of the first frame (where its content stands, how drawn)
+    first_frame_sprites: int = 0  # keywords: N > 0: N sprites, half the frame's side, placed on black; 0: whole
 
     def __post_init__(self) -> None:
         if not 0 <= self.cond_dropout < 1:
@@ -103,11 +105,21 @@ class VideoModelConfig:
             )
         for key in ("g_width", "hidden", "blocks", "d_width", "image_d_frames", "cond_dim", "first_frame_noise"):
             check_positive(f"model.{key}", getattr(self, key))
+        if self.first_frame_sprites and not self.keywords:
+            raise ConfigError(
+                "model.first_frame_sprites: only with model.keywords=true (the first frame is drawn then)"
+            )
+        if self.first_frame_sprites and self.first_frame_noise % self.first_frame_sprites:
+            raise ConfigError(
+                f"model.first_frame_noise: each of the {self.first_frame_sprites} sprites (model.first_frame_sprites) "
+                f"takes an equal share of the noise, so it must be a multiple of {self.first_frame_sprites}, "
+                f"got {self.first_frame_noise}"
+            )
         if self.first_frame_steps and not (self.keywords and self.first_frame == "vae"):
             raise ConfigError(
                 "model.first_frame_steps: only with model.keywords=true and model.first_frame=vae (else set it to 0)"
             )
-        for key in ("z_clip", "z_frame", "pass_frames", "first_frame_steps"):
+        for key in ("z_clip", "z_frame", "pass_frames", "first_frame_steps", "first_frame_sprites"):
             check_positive(f"model.{key}", getattr(self, key), allow_zero=True)
         if self.pass_frames and self.core != "simvp":
             raise ConfigError("model.pass_frames: only with model.core=simvp (the GRU writes one frame per step)")
@@ -157,6 +169,7 @@ class VideoConfig(RunConfig):
     keys_added_later: ClassVar[dict[str, str]] = {  # what runs saved before a key existed trained with
         "model.first_frame": "gan",  # keywords runs before 2026-12-07 (first-frame VAE)
         "model.first_frame_noise": "32",  # before 2026-12-07 evening (the noise channels were fixed)
+        "model.caption_bag": "false",  # before 2026-12-07 23:40 UTC (the word encoder was the GRU alone)
     }
     out_dir: str = "runs/video"
     data: VideoDataConfig = field(default_factory=VideoDataConfig)
@@ -181,4 +194,9 @@ class VideoConfig(RunConfig):
             raise ConfigError(
                 "model.keywords: the moving digits need a caption grammar (data.grammar=single or two), "
                 "or set data.path to videos with captions"
+            )
+        if self.model.first_frame_sprites and self.data.size % 16:
+            raise ConfigError(
+                f"model.first_frame_sprites: a sprite is half the frame's side, so data.size must be a multiple "
+                f"of 16, got {self.data.size}"
             )

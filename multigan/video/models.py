@@ -161,25 +161,56 @@ def warp(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 
 class FirstFrameGenerator(nn.Module):
     """(noise (b, cfg.first_frame_noise), caption vector (b, cond_dim)) -> frame (b, c, size, size):
-    a linear map to a 1/8-scale feature map, then three (upsample, conv) levels, as in DCGAN."""
+    a linear map to a 1/8-scale feature map, then three (upsample, conv) levels, as in DCGAN.
+
+    With cfg.first_frame_sprites = N > 0 these draw N sprites half the frame's side instead, each
+    from its share of the noise, the caption and which sprite it is; a small MLP reads from the same
+    where each sprite's centre stands (within 3/4 of the way from the frame's centre to its edges),
+    each is pasted there on a black frame (a translation-only spatial transformer), and the frame
+    is their maximum (as moving digits are combined). Where and what are then apart: the conv levels
+    draw one centred object, and a place cannot come out as two half-objects at two places."""
 
     def __init__(self, cfg: VideoModelConfig, channels: int, size: int):
         super().__init__()
-        if size < 8 or size % 8:
-            raise ValueError(f"the first-frame generator needs a frame size that is a multiple of 8, got {size}")
+        self.sprites = cfg.first_frame_sprites
+        unit = 16 if self.sprites else 8
+        if size < unit or size % unit:
+            raise ValueError(
+                f"the first-frame generator{' (model.first_frame_sprites)' if self.sprites else ''} "
+                f"needs a frame size that is a multiple of {unit}, got {size}"
+            )
         w1, w2, w3 = cfg.g_width, 2 * cfg.g_width, 4 * cfg.g_width
-        self.side = size // 8
-        self.fc = nn.Linear(cfg.first_frame_noise + cfg.cond_dim, w3 * self.side**2)
+        self.size, self.side = size, size // unit
+        slots = self.sprites if self.sprites > 1 else 0  # which sprite: a one-hot input
+        inputs = cfg.first_frame_noise // max(self.sprites, 1) + cfg.cond_dim + slots
+        self.fc = nn.Linear(inputs, w3 * self.side**2)
         self.film = FiLM(cfg.cond_dim, w3)
         self.blocks = nn.ModuleList([_conv(w3, w3), _conv(w3, w2), _conv(w2, w1), _conv(w1, w1)])
         self.out = nn.Conv2d(w1, channels, 3, 1, 1)
+        self.where = nn.Sequential(nn.Linear(inputs, 64), nn.SiLU(), nn.Linear(64, 2)) if self.sprites else None
 
     def forward(self, noise: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        x = self.fc(torch.cat([noise, cond.to(noise.dtype)], 1)).view(noise.shape[0], -1, self.side, self.side)
+        b, n = noise.shape[0], max(self.sprites, 1)
+        cond = cond.to(noise.dtype).repeat_interleave(n, 0)  # (b * n, cond_dim): sprite-major per clip
+        parts = [noise.reshape(b * n, -1), cond]
+        if self.sprites > 1:
+            parts.append(torch.eye(n, device=noise.device, dtype=noise.dtype).repeat(b, 1))
+        inputs = torch.cat(parts, 1)
+        x = self.fc(inputs).view(b * n, -1, self.side, self.side)
         x = self.film(self.blocks[0](x), cond)
         for block in self.blocks[1:]:
             x = block(F.interpolate(x, scale_factor=2.0, mode="nearest"))
-        return torch.tanh(self.out(x))
+        drawn = torch.tanh(self.out(x))
+        if self.where is None:
+            return drawn
+        centre = 0.75 * torch.tanh(self.where(inputs))  # (x, y) in the frame's [-1, 1] coordinates
+        scale = self.size / drawn.shape[-1]  # frame side / sprite side
+        theta = centre.new_zeros(b * n, 2, 3)  # frame coordinates -> sprite coordinates
+        theta[:, 0, 0] = theta[:, 1, 1] = scale
+        theta[:, :, 2] = -scale * centre
+        grid = F.affine_grid(theta, [b * n, drawn.shape[1], self.size, self.size], align_corners=False)
+        placed = F.grid_sample(drawn + 1, grid, padding_mode="zeros", align_corners=False) - 1  # black around it
+        return placed.view(b, n, *placed.shape[1:]).amax(1)
 
 
 class FirstFrameEncoder(nn.Module):
@@ -295,7 +326,9 @@ class VideoGenerator(nn.Module):
             self.encoder = FrameEncoder(cin, cfg.g_width, cfg.hidden)
             self.gru = ConvGRUCell(cfg.hidden + cfg.z_clip + cfg.z_frame, cfg.hidden)
             self.decoder = FrameDecoder(channels, cfg.g_width, cfg.hidden, cfg.warp)
-        self.condition = caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder) if cfg.keywords else None
+        self.condition = (
+            caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder, cfg.caption_bag) if cfg.keywords else None
+        )
         self.film = FiLM(cfg.cond_dim, cfg.hidden) if cfg.keywords else None
         self.first_frame = FirstFrameGenerator(cfg, channels, frame_size) if cfg.keywords else None
         vae = cfg.keywords and cfg.first_frame == "vae"
@@ -544,7 +577,9 @@ class VideoDiscriminator(nn.Module):
         if not (cfg.image_d or cfg.video_d):
             raise ValueError("the video GAN needs at least one of the image and video discriminators")
         cond_dim = cfg.cond_dim if cfg.keywords else 0
-        self.condition = caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder) if cfg.keywords else None
+        self.condition = (
+            caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder, cfg.caption_bag) if cfg.keywords else None
+        )
         self.image = ImageDiscriminator(channels, cfg.d_width, cfg.spectral_norm, cond_dim) if cfg.image_d else None
         self.video = ClipDiscriminator(channels, cfg.d_width, cfg.spectral_norm, cond_dim) if cfg.video_d else None
 

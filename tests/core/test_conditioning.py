@@ -75,6 +75,29 @@ def test_word_encoder_reads_order_and_gives_the_null_vector_without_a_condition(
     assert torch.equal(null, encoder.null.expand(2, -1))
 
 
+def test_the_bag_of_words_part_reads_each_word_the_same_beside_any_other():
+    torch.manual_seed(0)
+    vocab = CaptionVocabulary.fit(CAPTIONS)
+    encoder = WordCaptionEncoder(vocab.size, 8, bag_of_words=True)
+    seen_a, seen_b, unseen_a, unseen_b = encoder(
+        vocab.encode(["1 up and down", "2 left and right", "1 left and right", "2 up and down"])
+    )
+    assert not torch.allclose(seen_a + seen_b, unseen_a + unseen_b)  # the GRU's part binds words to their order
+    with torch.no_grad():
+        encoder.out.weight.zero_()
+        encoder.out.bias.zero_()
+    seen_a, seen_b, unseen_a, unseen_b = encoder(
+        vocab.encode(["1 up and down", "2 left and right", "1 left and right", "2 up and down"])
+    )
+    assert torch.allclose(seen_a + seen_b, unseen_a + unseen_b, atol=1e-6)  # the bag's part: a sum of its words
+    assert not torch.allclose(seen_a, unseen_a)
+    plain = WordCaptionEncoder(vocab.size, 8)
+    with torch.no_grad():
+        plain.out.weight.zero_()
+        plain.out.bias.zero_()
+    assert torch.count_nonzero(plain(vocab.encode(["1 up and down"]))) == 0  # without the bag, the GRU alone
+
+
 def test_label_encoder_maps_minus_one_to_its_null_class():
     encoder = LabelEncoder(3, 4)
     out = encoder(torch.tensor([0, -1, 2]))

@@ -38,6 +38,11 @@ def test_the_keywords_presets_keep_the_settings_they_were_measured_with():
         for name in ("video_keywords.yaml", "video_keywords_two.yaml")
     }
     assert noise == {"video_keywords.yaml": 4, "video_keywords_two.yaml": 8}
+    one, two = (
+        load_config(VideoConfig, PRESETS / name).model for name in ("video_keywords.yaml", "video_keywords_two.yaml")
+    )
+    assert (one.first_frame_sprites, one.caption_bag) == (1, True)
+    assert (two.first_frame_sprites, two.caption_bag) == (0, False)
 
 
 def test_pass_frames_sets_the_translator_pass_and_defaults_to_data_predict():

@@ -31,7 +31,7 @@ from multigan.video.data import (
     parse_caption,
     seen_pair,
 )
-from multigan.video.models import VideoGenerator
+from multigan.video.models import FirstFrameGenerator, VideoGenerator
 
 TINY = Path(__file__).resolve().parents[2] / "recipes" / "tiny" / "video_keywords.yaml"
 
@@ -355,15 +355,18 @@ def test_a_keywords_run_saved_before_first_frame_existed_loads_as_the_gan_it_was
     assert load_folder_config(new, VideoConfig).model.first_frame == "vae"
 
 
-def test_a_keywords_run_saved_before_first_frame_noise_existed_loads_with_its_32_channels(tmp_path):
+def test_a_keywords_run_saved_before_first_frame_noise_and_caption_bag_loads_as_it_trained(tmp_path):
     run = tmp_path / "old"
-    args = [f"out_dir={run}", f"data.cache_dir={tmp_path}", "train.steps=1", "model.first_frame_noise=32"]
-    assert recipe.main(["--config", str(TINY), *args]) == 0
+    args = [f"out_dir={run}", f"data.cache_dir={tmp_path}", "train.steps=1"]
+    assert recipe.main(["--config", str(TINY), *args, "model.first_frame_noise=32", "model.caption_bag=false"]) == 0
     config = run / "config.yaml"
     lines = config.read_text().splitlines(keepends=True)
-    config.write_text("".join(line for line in lines if "first_frame_noise:" not in line))  # as saved before the key
-    assert load_folder_config(run, VideoConfig).model.first_frame_noise == 32
-    assert VideoModelConfig().first_frame_noise != 32  # so the load above did not get it from the default
+    old_keys = ("first_frame_noise:", "caption_bag:")
+    config.write_text("".join(line for line in lines if not line.strip().startswith(old_keys)))  # as saved before
+    model = load_folder_config(run, VideoConfig).model
+    assert (model.first_frame_noise, model.caption_bag) == (32, False)
+    default = VideoModelConfig()
+    assert (default.first_frame_noise, default.caption_bag) == (4, True)  # so the load above did not get the default
     out = tmp_path / "k.mp4"
     keywords = f"{_known_digit(run)} up and down"
     args_generate = ["generate", "--run", str(run), "--keywords", keywords, "--num-frames", "3", "--out", str(out)]
@@ -393,11 +396,12 @@ def test_resuming_a_run_whose_checkpoint_no_longer_fits_names_the_setting_it_was
     assert checkpoint_dirs(run / "checkpoints")[-1].name > newest
 
 
-def test_the_vae_first_frame_learns_to_redraw_frames_and_its_prior_draws_them():
+@pytest.mark.parametrize("sprites", [0, 1])
+def test_the_vae_first_frame_learns_to_redraw_frames_and_its_prior_draws_them(sprites):
     """A toy: four 16x16 frames, each a bright square at its own place, captioned by which one it
     is. 150 Adam steps on the redraw + KL alone bring the redraw error far down, and frames drawn
     from the prior with a caption land on that caption's square (the caption carries it; the KL
-    keeps z from having to)."""
+    keeps z from having to). A sprite generator must learn the place with its "where" MLP."""
     torch.manual_seed(0)
     frames = -torch.ones(4, 1, 16, 16)
     corners = [(0, 0), (0, 8), (8, 0), (8, 8)]
@@ -405,7 +409,9 @@ def test_the_vae_first_frame_learns_to_redraw_frames_and_its_prior_draws_them():
         frames[i, :, y : y + 8, x : x + 8] = 1.0
     vocabulary = CaptionVocabulary.fit([f"square {w}" for w in ("one", "two", "three", "four")])
     caption = vocabulary.encode([f"square {w}" for w in ("one", "two", "three", "four")])
-    cfg = VideoModelConfig(keywords=True, core="gru", g_width=4, hidden=8, cond_dim=16, first_frame="vae")
+    cfg = VideoModelConfig(
+        keywords=True, core="gru", g_width=4, hidden=8, cond_dim=16, first_frame="vae", first_frame_sprites=sprites
+    )
     G = VideoGenerator(cfg, 1, vocabulary.size, frame_size=16, context=1)
     opt = torch.optim.Adam(G.parameters(), lr=3e-3)
     errors = []
@@ -421,6 +427,35 @@ def test_the_vae_first_frame_learns_to_redraw_frames_and_its_prior_draws_them():
         drawn = G.from_caption(caption.repeat(8), 1, generator=torch.Generator().manual_seed(1))[:, 0]
     brightness = torch.stack([drawn[:, 0, y : y + 8, x : x + 8].mean((1, 2)) for y, x in corners], 1)
     assert brightness.argmax(1).tolist() == [i // 8 for i in range(32)]  # caption.repeat: each row 8 times
+
+
+@pytest.mark.parametrize("sprites", [1, 2])
+def test_a_sprite_first_frame_is_black_outside_its_sprites_and_asks_for_a_size_that_halves(sprites):
+    torch.manual_seed(0)
+    cfg = VideoModelConfig(keywords=True, g_width=4, cond_dim=8, first_frame_noise=4, first_frame_sprites=sprites)
+    G = FirstFrameGenerator(cfg, 1, 32)
+    torch.nn.init.normal_(G.where[-1].weight, std=3.0)  # places far from the centre too
+    with torch.no_grad():
+        frames = G(torch.randn(64, 4), torch.randn(64, 8))
+    assert frames.shape == (64, 1, 32, 32) and frames.min() >= -1 and frames.max() <= 1
+    lit = (frames > -1).flatten(1)  # bilinear pasting may touch one pixel row and column more
+    assert lit.any(1).all() and lit.sum(1).max() <= sprites * 17 * 17
+    assert (lit.sum(1).max() > 17 * 17) == (sprites == 2)  # two sprites light up more than one can
+    rows, cols = (frames > -1)[:, 0].any(2), (frames > -1)[:, 0].any(1)
+    assert rows.float().argmax(1).unique().numel() > 4 and cols.float().argmax(1).unique().numel() > 4  # placed apart
+    with pytest.raises(ValueError, match="multiple of 16"):
+        FirstFrameGenerator(cfg, 1, 24)
+
+
+def test_sprite_settings_that_cannot_work_are_one_line_errors():
+    with pytest.raises(ConfigError, match="data.size must be a multiple of 16"):
+        load_config(VideoConfig, TINY, ["model.first_frame_sprites=1", "data.size=24"])
+    with pytest.raises(ConfigError, match="model.first_frame_sprites: only with model.keywords=true"):
+        VideoModelConfig(first_frame_sprites=1)
+    with pytest.raises(ConfigError, match="must be a multiple of 2, got 3"):
+        VideoModelConfig(keywords=True, first_frame_noise=3, first_frame_sprites=2)
+    with pytest.raises(ConfigError, match="model.first_frame_sprites"):
+        VideoModelConfig(keywords=True, first_frame_sprites=-1)
 
 
 def test_the_two_digit_grammar_trains_and_is_scored_per_digit(tmp_path):
