@@ -82,11 +82,12 @@ def saved_config(file: Path, config_cls: type[T]) -> T:
 def shape_settings_changed(run_dir: Path, cfg: RunConfig) -> list[str]:
     """`key=value` for each model or data setting the run in `run_dir` was trained with (its saved
     `config.yaml`) that `cfg` sets otherwise: what a checkpoint that no longer fits the model is
-    likely to come from. Empty when the run saved no config."""
+    likely to come from. Empty when the run has no config this version can read."""
     file = run_dir / CONFIG_FILE
-    if not file.is_file():
+    try:
+        saved = _flat(OmegaConf.to_container(OmegaConf.structured(saved_config(file, type(cfg)))))
+    except Exception:  # a hint only: no config, or one this version cannot read, leaves the first error alone
         return []
-    saved = _flat(OmegaConf.to_container(OmegaConf.structured(saved_config(file, type(cfg)))))
     now = _flat(OmegaConf.to_container(OmegaConf.structured(cfg)))
     return [
         f"{key}={value}"

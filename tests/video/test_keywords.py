@@ -391,6 +391,12 @@ def test_resuming_a_run_whose_checkpoint_no_longer_fits_names_the_setting_it_was
     assert "\n" not in err and "does not match the model" in err
     assert "was trained with model.first_frame_noise=32:" in err  # the key the old run lacks, read as it trained
     assert checkpoint_dirs(run / "checkpoints")[-1].name == newest  # nothing lost
+    config_text = config.read_text()
+    config.write_text(config_text + "retired_key: 1\n")  # a config this version cannot read: the plain error
+    assert recipe.main(again) == 2
+    err = capsys.readouterr().err.strip()
+    assert "does not match the model" in err and "was trained with" not in err
+    config.write_text(config_text)
     assert recipe.main([*again, "model.first_frame_noise=32"]) == 0
     assert f"Resumed from {run / 'checkpoints' / newest}" in capsys.readouterr().out
     assert checkpoint_dirs(run / "checkpoints")[-1].name > newest
