@@ -57,6 +57,7 @@ class VideoDataConfig:
 WARP_SOURCES = ("previous", "seed")
 CORES = ("gru", "simvp")
 FIRST_FRAME_KINDS = ("vae", "gan")
+FIRST_FRAME_CAPTIONS = ("shared", "own")
 
 
 @dataclass
@@ -71,6 +72,7 @@ class VideoModelConfig:
     warp: bool = True  # next frame = mask * warped previous frame + (1 - mask) * synthesised frame
     warp_from: str = "previous"  # "previous": warp the frame before; "seed": the last seed frame, by the composed flow
     motion_input: bool = True  # G's encoder also sees each frame's difference from the previous one
+    coords: bool = False  # G's encoder also reads each pixel's x and y (CoordConv), so it knows where the walls are
     d_width: int = 16  # the 3D video D dominates the cost of a step on a CPU; 32 makes steps ~1.6x slower
     spectral_norm: bool = True  # on both discriminators
     image_d: bool = True  # image discriminator on single predicted frames
@@ -85,6 +87,7 @@ class VideoModelConfig:
     first_frame_steps: int = 0  # keywords, first_frame=vae: steps training the first-frame VAE alone, before the GAN
     first_frame_noise: int = 4  # keywords: noise channels of the first frame (where its content stands, how drawn)
     first_frame_sprites: int = 0  # keywords: N > 0: N sprites, half the frame's side, placed on black; 0: whole
+    first_frame_caption: str = "own"  # keywords: "own": the first frame reads captions through its own encoder
 
     def __post_init__(self) -> None:
         if not 0 <= self.cond_dropout < 1:
@@ -96,6 +99,11 @@ class VideoModelConfig:
         if self.first_frame not in FIRST_FRAME_KINDS:
             raise ConfigError(
                 f"model.first_frame: must be one of {', '.join(map(repr, FIRST_FRAME_KINDS))}, got {self.first_frame!r}"
+            )
+        if self.first_frame_caption not in FIRST_FRAME_CAPTIONS:
+            raise ConfigError(
+                f"model.first_frame_caption: must be one of {', '.join(map(repr, FIRST_FRAME_CAPTIONS))}, "
+                f"got {self.first_frame_caption!r}"
             )
         if self.core not in CORES:
             raise ConfigError(f"model.core: must be one of {', '.join(map(repr, CORES))}, got {self.core!r}")
@@ -170,6 +178,7 @@ class VideoConfig(RunConfig):
         "model.first_frame": "gan",  # keywords runs before 2026-12-07 (first-frame VAE)
         "model.first_frame_noise": "32",  # before 2026-12-07 evening (the noise channels were fixed)
         "model.caption_bag": "false",  # before 2026-12-07 23:40 UTC (the word encoder was the GRU alone)
+        "model.first_frame_caption": "shared",  # before 2026-12-08 (one caption encoder in G)
     }
     out_dir: str = "runs/video"
     data: VideoDataConfig = field(default_factory=VideoDataConfig)

@@ -29,7 +29,9 @@ GRU's at every step), and a first-frame generator draws frame 0 from the caption
 vector, so a clip can start from keywords alone; with `model.first_frame="vae"` that generator is
 also the decoder of a conditional VAE (an encoder reads the real first frame and its caption into
 the noise vector it must be redrawn from), so it learns to draw from a reconstruction signal and
-not from D's alone (BicycleGAN's cVAE-GAN, SAVP's VAE-GAN). Both discriminators add a projection
+not from D's alone (BicycleGAN's cVAE-GAN, SAVP's VAE-GAN). With `model.first_frame_caption="own"`
+the first frame reads the caption through an encoder of its own, which only its losses train. Both
+discriminators add a projection
 term <embed(caption), features> to their logit.
 
 Both take the recipe's `model.*` config (multigan.video.config.VideoModelConfig) and the frames'
@@ -37,6 +39,8 @@ channels. Tensors are (b, t, c, h, w) in [-1, 1]; einops does the (b t) folding.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -72,13 +76,20 @@ class CoordConv(nn.Module):
         return self.conv(torch.cat([x, grid], 1))
 
 
+def _encoder_conv(coords: bool) -> Callable[..., nn.Module]:
+    """A conv level of G's frame encoders: with `model.coords` a CoordConv, so that how far a wall is
+    can be read at every scale (the digits bounce off the walls)."""
+    return CoordConv if coords else _conv
+
+
 class FrameEncoder(nn.Module):
     """Frame (n, c, h, w) -> features at 1/1, 1/2, 1/4, 1/8 resolution (finest first)."""
 
-    def __init__(self, channels: int, width: int, out: int):
+    def __init__(self, channels: int, width: int, out: int, coords: bool = False):
         super().__init__()
         w1, w2, w3 = width, 2 * width, 4 * width
-        self.levels = nn.ModuleList([_conv(channels, w1), _conv(w1, w2, 2), _conv(w2, w3, 2), _conv(w3, out, 2)])
+        conv = _encoder_conv(coords)
+        self.levels = nn.ModuleList([conv(channels, w1), conv(w1, w2, 2), conv(w2, w3, 2), conv(w3, out, 2)])
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         feats = []
@@ -264,7 +275,8 @@ class SimVPCore(nn.Module):
         super().__init__()
         w1, w2 = cfg.g_width, 2 * cfg.g_width
         self.context, self.pass_frames = context, pass_frames
-        self.encoder = nn.ModuleList([_conv(cin, w1), _conv(w1, w2, 2), _conv(w2, w2, 2)])
+        conv = _encoder_conv(cfg.coords)
+        self.encoder = nn.ModuleList([conv(cin, w1), conv(w1, w2, 2), conv(w2, w2, 2)])
         noise = cfg.z_clip + cfg.z_frame * pass_frames
         self.into = nn.Conv2d(context * w2 + noise, cfg.hidden, 1)
         self.translator = nn.Sequential(*[GatedSpatialAttention(cfg.hidden) for _ in range(cfg.blocks)])
@@ -323,12 +335,14 @@ class VideoGenerator(nn.Module):
         cin = channels * (2 if cfg.motion_input else 1)
         self.simvp = SimVPCore(cfg, cin, channels, context, pass_frames) if cfg.core == "simvp" else None
         if self.simvp is None:
-            self.encoder = FrameEncoder(cin, cfg.g_width, cfg.hidden)
+            self.encoder = FrameEncoder(cin, cfg.g_width, cfg.hidden, cfg.coords)
             self.gru = ConvGRUCell(cfg.hidden + cfg.z_clip + cfg.z_frame, cfg.hidden)
             self.decoder = FrameDecoder(channels, cfg.g_width, cfg.hidden, cfg.warp)
-        self.condition = (
-            caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder, cfg.caption_bag) if cfg.keywords else None
-        )
+        words = lambda: caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder, cfg.caption_bag)
+        self.condition = words() if cfg.keywords else None
+        # "own": the continuation's losses keep training `condition` after the first frame has learnt
+        # from it, and moved the first frames of held-out captions (docs/VIDEO.md)
+        self.first_frame_condition = words() if cfg.keywords and cfg.first_frame_caption == "own" else None
         self.film = FiLM(cfg.cond_dim, cfg.hidden) if cfg.keywords else None
         self.first_frame = FirstFrameGenerator(cfg, channels, frame_size) if cfg.keywords else None
         vae = cfg.keywords and cfg.first_frame == "vae"
@@ -361,6 +375,14 @@ class VideoGenerator(nn.Module):
             caption = no_caption(b, device)
         return self.condition(caption.to(device))
 
+    def encode_first_frame_caption(self, caption: CaptionTokens, device: torch.device) -> torch.Tensor:
+        """The caption vector (b, cond_dim) the first-frame generator (and encoder) read."""
+        if self.first_frame_condition is None:
+            cond = self.encode_caption(caption, len(caption), device)
+            assert cond is not None
+            return cond
+        return self.first_frame_condition(caption.to(device))
+
     def from_caption(
         self,
         caption: CaptionTokens,
@@ -378,7 +400,7 @@ class VideoGenerator(nn.Module):
         cond = self.encode_caption(caption, len(caption), device)
         assert cond is not None
         noise = torch.randn(len(caption), self.cfg.first_frame_noise, generator=generator, device=device)
-        first = self.first_frame(noise, cond)[:, None]
+        first = self.first_frame(noise, self.encode_first_frame_caption(caption, device))[:, None]
         if not first_frame_grad:
             first = first.detach()
         if num_frames == 1:
@@ -393,8 +415,7 @@ class VideoGenerator(nn.Module):
         that from_caption samples, summed over the noise and averaged over the batch)."""
         if self.first_frame is None or self.first_frame_encoder is None:
             raise ValueError('only a keywords generator with model.first_frame="vae" redraws first frames')
-        cond = self.encode_caption(caption, frame.shape[0], frame.device)
-        assert cond is not None
+        cond = self.encode_first_frame_caption(caption or no_caption(frame.shape[0], frame.device), frame.device)
         mean, log_var = self.first_frame_encoder(frame, cond)
         noise = mean + torch.randn_like(mean) * (0.5 * log_var).exp()
         kl = 0.5 * (mean.square() + log_var.exp() - 1 - log_var).sum(1).mean()
@@ -577,9 +598,11 @@ class VideoDiscriminator(nn.Module):
         if not (cfg.image_d or cfg.video_d):
             raise ValueError("the video GAN needs at least one of the image and video discriminators")
         cond_dim = cfg.cond_dim if cfg.keywords else 0
-        self.condition = (
-            caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder, cfg.caption_bag) if cfg.keywords else None
-        )
+        words = lambda: caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder, cfg.caption_bag)
+        self.condition = words() if cfg.keywords else None
+        # "own": the continuation's losses keep training `condition` after the first frame has learnt
+        # from it, and moved the first frames of held-out captions (docs/VIDEO.md)
+        self.first_frame_condition = words() if cfg.keywords and cfg.first_frame_caption == "own" else None
         self.image = ImageDiscriminator(channels, cfg.d_width, cfg.spectral_norm, cond_dim) if cfg.image_d else None
         self.video = ClipDiscriminator(channels, cfg.d_width, cfg.spectral_norm, cond_dim) if cfg.video_d else None
 

@@ -281,7 +281,7 @@ def test_keyword_losses_are_finite_and_train_the_right_parts(tmp_path):
     assert torch.isfinite(g_out.loss) and "g_video_drawn" in g_out.logs
     g_out.loss.backward()
     assert G.first_frame.fc.weight.grad.abs().sum() > 0  # the drawn clips train the first-frame generator
-    assert G.condition.embed.weight.grad.abs().sum() > 0
+    assert G.first_frame_condition.embed.weight.grad.abs().sum() > 0  # the first frame's own caption encoder
     # the tiny preset's first frames are a VAE's: the redraw and its KL train the encoder too
     assert {"g_first_bce", "g_first_kl"} <= set(g_out.logs) and g_out.logs["g_first_kl"] >= 0
     assert G.first_frame_encoder.fc.weight.grad.abs().sum() > 0
@@ -358,15 +358,17 @@ def test_a_keywords_run_saved_before_first_frame_existed_loads_as_the_gan_it_was
 def test_a_keywords_run_saved_before_first_frame_noise_and_caption_bag_loads_as_it_trained(tmp_path):
     run = tmp_path / "old"
     args = [f"out_dir={run}", f"data.cache_dir={tmp_path}", "train.steps=1"]
-    assert recipe.main(["--config", str(TINY), *args, "model.first_frame_noise=32", "model.caption_bag=false"]) == 0
+    old = ["model.first_frame_noise=32", "model.caption_bag=false", "model.first_frame_caption=shared"]
+    assert recipe.main(["--config", str(TINY), *args, *old]) == 0
     config = run / "config.yaml"
     lines = config.read_text().splitlines(keepends=True)
-    old_keys = ("first_frame_noise:", "caption_bag:")
+    old_keys = ("first_frame_noise:", "caption_bag:", "first_frame_caption:")
     config.write_text("".join(line for line in lines if not line.strip().startswith(old_keys)))  # as saved before
     model = load_folder_config(run, VideoConfig).model
-    assert (model.first_frame_noise, model.caption_bag) == (32, False)
+    assert (model.first_frame_noise, model.caption_bag, model.first_frame_caption) == (32, False, "shared")
     default = VideoModelConfig()
-    assert (default.first_frame_noise, default.caption_bag) == (4, True)  # so the load above did not get the default
+    # so the load above did not get the defaults
+    assert (default.first_frame_noise, default.caption_bag, default.first_frame_caption) == (4, True, "own")
     out = tmp_path / "k.mp4"
     keywords = f"{_known_digit(run)} up and down"
     args_generate = ["generate", "--run", str(run), "--keywords", keywords, "--num-frames", "3", "--out", str(out)]
@@ -462,6 +464,48 @@ def test_sprite_settings_that_cannot_work_are_one_line_errors():
         VideoModelConfig(keywords=True, first_frame_noise=3, first_frame_sprites=2)
     with pytest.raises(ConfigError, match="model.first_frame_sprites"):
         VideoModelConfig(keywords=True, first_frame_sprites=-1)
+
+
+@pytest.mark.parametrize("first_frame_caption", ["shared", "own"])
+def test_an_own_first_frame_caption_encoder_is_trained_by_the_first_frame_alone(first_frame_caption):
+    """With model.first_frame_caption="own" the continuation's losses leave the first frame's
+    caption encoder untouched and the first frame's redraw leaves the continuation's; "shared"
+    routes both into one encoder."""
+    torch.manual_seed(0)
+    vocabulary = CaptionVocabulary.fit(["the digit 1 moves up and down", "the digit 2 moves left and right"])
+    caption = vocabulary.encode(["the digit 1 moves up and down", "the digit 2 moves left and right"])
+    cfg = VideoModelConfig(
+        keywords=True,
+        core="gru",
+        g_width=4,
+        hidden=8,
+        cond_dim=8,
+        first_frame_sprites=1,
+        first_frame_caption=first_frame_caption,
+    )
+    G = VideoGenerator(cfg, 1, vocabulary.size, frame_size=16, context=1)
+    own = G.first_frame_condition
+    assert (own is not None) == (first_frame_caption == "own") and G.film is not None
+    torch.nn.init.normal_(G.film.linear.weight)  # FiLM starts as the identity, which passes no gradient to captions
+
+    def grads(module: torch.nn.Module | None) -> bool:
+        return module is not None and any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters())
+
+    G(torch.rand(2, 1, 1, 16, 16) * 2 - 1, 3, caption=caption).square().mean().backward()
+    assert grads(G.condition) and not grads(own)
+    G.zero_grad(set_to_none=True)
+    redrawn, kl = G.redraw_first_frame(torch.rand(2, 1, 16, 16) * 2 - 1, caption)
+    (redrawn.square().mean() + kl).backward()
+    assert grads(G.condition) == (first_frame_caption == "shared") and grads(own) == (first_frame_caption == "own")
+    with torch.no_grad():
+        before = G.from_caption(caption, 1, generator=torch.Generator().manual_seed(3))
+        assert G.condition is not None
+        for p in G.condition.parameters():
+            p.add_(1.0)
+        after = G.from_caption(caption, 1, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(before, after) == (first_frame_caption == "own")
+    with pytest.raises(ConfigError, match="model.first_frame_caption: must be one of 'shared', 'own', got 'mine'"):
+        VideoModelConfig(keywords=True, first_frame_caption="mine")
 
 
 def test_the_two_digit_grammar_trains_and_is_scored_per_digit(tmp_path):

@@ -227,3 +227,27 @@ def test_simvp_core_draws_clips_from_captions_alone():
     assert clips.shape == (2, 5, 1, 16, 16) and clips.isfinite().all()
     continued = g(context(k=3), 3, caption=caption)
     assert continued.shape == (2, 3, 1, 16, 16)
+
+
+@pytest.mark.parametrize("core", ["gru", "simvp"])
+def test_coords_let_the_generator_tell_where_it_is_on_a_blank_frame(core):
+    """Without model.coords a blank frame gives the same features everywhere off the borders (a
+    conv net sees the walls only through its padding); with it they vary across the frame, so the
+    net can tell how far a wall is. Each core keeps its shapes and its copy-last start."""
+    from multigan.video.models import FrameEncoder, _encoder_conv
+
+    torch.manual_seed(0)
+    blank = -torch.ones(1, 1, 32, 32)
+    for coords in (False, True):
+        conv = _encoder_conv(coords)(1, 4)
+        inner = conv(blank)[0, :, 4:-4, 4:-4]
+        spread = (inner - inner.mean((1, 2), keepdim=True)).abs().max().item()
+        assert (spread > 1e-3) == coords, (coords, spread)
+    encoder = FrameEncoder(1, 4, 8, coords=True)
+    assert [f.shape[-1] for f in encoder(blank)] == [32, 16, 8, 4]
+    G = VideoGenerator(VideoModelConfig(core=core, g_width=4, hidden=8, blocks=1, coords=True), 1, pass_frames=2)
+    context = torch.rand(2, 3, 1, 32, 32) * 2 - 1
+    with torch.no_grad():
+        out = G(context, 3)
+    assert out.shape == (2, 3, 1, 32, 32)
+    assert (out[:, 0] - context[:, -1]).abs().mean() < 0.1  # starts close to copying the last frame
