@@ -293,6 +293,18 @@ def drop_condition(tokens: CaptionTokens, p: float) -> CaptionTokens:
     return CaptionTokens(tokens.ids, tokens.mask, tokens.present & keep)
 
 
+def drop_words(tokens: CaptionTokens, p: float) -> CaptionTokens:
+    """Word dropout (Iyyer et al. 2015): each word of each caption is left out with probability p,
+    the rest kept in order, so each word must carry its own meaning. A caption that loses every
+    word has no condition. Torch's RNG, as drop_condition."""
+    if p <= 0:
+        return tokens
+    keep = tokens.mask & (torch.rand(tokens.mask.shape, device=tokens.mask.device) >= p)
+    order = torch.argsort((~keep).int(), dim=1, stable=True)  # the kept words first, in order
+    ids = torch.gather(tokens.ids * keep, 1, order)
+    return CaptionTokens(ids, torch.gather(keep, 1, order), tokens.present & keep.any(1))
+
+
 def mismatched(tokens: CaptionTokens) -> tuple[CaptionTokens, torch.Tensor]:
     """Each row's condition replaced by the next row's (a roll by one), and a (b,) bool mask of the
     rows where that is a real mismatch: both have a condition and the two differ."""

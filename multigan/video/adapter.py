@@ -40,6 +40,7 @@ from multigan.core.conditioning import (
     CaptionTokens,
     CaptionVocabulary,
     drop_condition,
+    drop_words,
     mismatched,
 )
 from multigan.core.errors import MultiganError, warn
@@ -348,9 +349,10 @@ class VideoAdapter:
         """The first-frame VAE's loss on frames (n, c, h, w) with their captions: `loss.recon_weight`
         times the binary cross-entropy of the redrawn frames' values in [0, 1] (L1's best guess
         where a stroke may or may not be is black, and its redraws of moving digits went blank),
-        plus `loss.kl_weight` times the KL divergence of their encodings from the prior."""
+        plus `loss.kl_weight` times the KL divergence of their encodings from the prior. The
+        captions lose `model.first_frame_word_dropout` of their words."""
         lc = self.cfg.loss
-        redrawn, kl = G.redraw_first_frame(frames, caption)
+        redrawn, kl = G.redraw_first_frame(frames, drop_words(caption, self.cfg.model.first_frame_word_dropout))
         bce = F.binary_cross_entropy(to_zero_one(redrawn).clamp(1e-4, 1 - 1e-4), to_zero_one(frames))
         loss = lc.recon_weight * bce + lc.kl_weight * kl
         return LossOutput(loss, {"g_first_bce": bce.detach(), "g_first_kl": kl.detach()})

@@ -87,11 +87,13 @@ class VideoModelConfig:
     first_frame_steps: int = 0  # keywords, first_frame=vae: steps training the first-frame VAE alone, before the GAN
     first_frame_noise: int = 4  # keywords: noise channels of the first frame (where its content stands, how drawn)
     first_frame_sprites: int = 0  # keywords: N > 0: N sprites, half the frame's side, placed on black; 0: whole
+    first_frame_word_dropout: float = 0.0  # keywords: share of caption words the first frame's training hides
     first_frame_caption: str = "own"  # keywords: "own": the first frame reads captions through its own encoder
 
     def __post_init__(self) -> None:
-        if not 0 <= self.cond_dropout < 1:
-            raise ConfigError(f"model.cond_dropout: must be in [0, 1), got {self.cond_dropout}")
+        for key in ("cond_dropout", "first_frame_word_dropout"):
+            if not 0 <= getattr(self, key) < 1:
+                raise ConfigError(f"model.{key}: must be in [0, 1), got {getattr(self, key)}")
         if self.text_encoder and not self.keywords:
             raise ConfigError("model.text_encoder: only with model.keywords=true")
         if self.text_encoder and not Path(self.text_encoder).is_dir():

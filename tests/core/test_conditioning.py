@@ -11,6 +11,7 @@ from multigan.core.conditioning import (
     PretrainedCaptionTokenizer,
     WordCaptionEncoder,
     drop_condition,
+    drop_words,
     mismatched,
     projection,
 )
@@ -124,6 +125,28 @@ def test_drop_condition_hides_about_the_asked_share():
     torch.manual_seed(0)
     kept = drop_condition(tokens, 0.25).present.float().mean().item()
     assert 0.72 < kept < 0.78
+
+
+def test_drop_words_keeps_the_rest_in_order_and_a_caption_without_words_has_no_condition():
+    vocab = CaptionVocabulary.fit(CAPTIONS)
+    tokens = vocab.encode(CAPTIONS * 500)
+    assert drop_words(tokens, 0.0) is tokens
+    torch.manual_seed(0)
+    dropped = drop_words(tokens, 0.3)
+    kept = dropped.mask.sum() / tokens.mask.sum()
+    assert 0.67 < kept.item() < 0.73
+    assert torch.equal(dropped.present, dropped.mask.any(1)) and not dropped.present.all()
+    assert (dropped.ids[~dropped.mask] == 0).all()
+    for row in range(len(tokens)):
+        words, left = tokens.ids[row][tokens.mask[row]].tolist(), dropped.ids[row][dropped.mask[row]].tolist()
+        assert dropped.mask[row].tolist() == sorted(dropped.mask[row].tolist(), reverse=True)  # no gaps
+        it = iter(words)
+        assert all(w in it for w in left)  # a subsequence: the kept words in their order
+    encoded = WordCaptionEncoder(vocab.size, 8, bag_of_words=True)(dropped)
+    assert torch.isfinite(encoded).all()
+    assert torch.equal(
+        encoded[~dropped.present], encoded[~dropped.present][:1].expand(int((~dropped.present).sum()), -1)
+    )
 
 
 def test_mismatched_rolls_captions_and_masks_the_rows_that_really_differ():

@@ -41,8 +41,11 @@ def test_the_keywords_presets_keep_the_settings_they_were_measured_with():
     one, two = (
         load_config(VideoConfig, PRESETS / name).model for name in ("video_keywords.yaml", "video_keywords_two.yaml")
     )
-    assert (one.first_frame_sprites, one.caption_bag) == (1, True)
-    assert (two.first_frame_sprites, two.caption_bag) == (0, False)
+    assert (one.first_frame_sprites, one.caption_bag, one.first_frame_caption, one.coords) == (1, True, "own", True)
+    assert (two.first_frame_sprites, two.caption_bag, two.coords) == (0, False, False)
+    preset = load_config(VideoConfig, PRESETS / "video_keywords.yaml")
+    assert (preset.train.steps, preset.model.first_frame_word_dropout) == (1200, 0.3)
+    assert load_config(VideoConfig, PRESETS / "tiny/video_keywords.yaml").model.coords
 
 
 def test_pass_frames_sets_the_translator_pass_and_defaults_to_data_predict():

@@ -294,6 +294,27 @@ def test_keyword_losses_are_finite_and_train_the_right_parts(tmp_path):
     assert all(p.grad is None for p in core.parameters())
 
 
+@pytest.mark.parametrize("word_dropout", [0.0, 0.999])
+def test_the_first_frame_trains_on_captions_that_lose_words(tmp_path, word_dropout):
+    """model.first_frame_word_dropout reaches the first-frame VAE's loss: with (nearly) every word
+    hidden its caption encoder's word embeddings learn nothing."""
+    overrides = [
+        f"out_dir={tmp_path / 'run'}",
+        f"data.cache_dir={tmp_path}",
+        f"model.first_frame_word_dropout={word_dropout}",
+    ]
+    adapter = VideoAdapter(load_config(VideoConfig, TINY, overrides))
+    G = adapter.build_models().G
+    ds = adapter.dataset()
+    batch = adapter.to_device(adapter.collate([ds[i] for i in range(4)]), torch.device("cpu"))
+    torch.manual_seed(0)
+    adapter.first_frame_loss(G, None, batch).loss.backward()
+    words = G.first_frame_condition.embed.weight.grad
+    assert (words is not None and words.abs().sum() > 0) == (word_dropout == 0.0)
+    with pytest.raises(ConfigError, match=r"model.first_frame_word_dropout: must be in \[0, 1\), got 1.0"):
+        VideoModelConfig(keywords=True, first_frame_word_dropout=1.0)
+
+
 def test_drawn_clips_can_train_the_continuation_without_the_first_frame():
     vocabulary = CaptionVocabulary.fit(["square one", "square two"])
     caption = vocabulary.encode(["square one", "square two"])
