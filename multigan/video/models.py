@@ -598,11 +598,9 @@ class VideoDiscriminator(nn.Module):
         if not (cfg.image_d or cfg.video_d):
             raise ValueError("the video GAN needs at least one of the image and video discriminators")
         cond_dim = cfg.cond_dim if cfg.keywords else 0
-        words = lambda: caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder, cfg.caption_bag)
-        self.condition = words() if cfg.keywords else None
-        # "own": the continuation's losses keep training `condition` after the first frame has learnt
-        # from it, and moved the first frames of held-out captions (docs/VIDEO.md)
-        self.first_frame_condition = words() if cfg.keywords and cfg.first_frame_caption == "own" else None
+        self.condition = (
+            caption_encoder(vocab_size, cfg.cond_dim, cfg.text_encoder, cfg.caption_bag) if cfg.keywords else None
+        )
         self.image = ImageDiscriminator(channels, cfg.d_width, cfg.spectral_norm, cond_dim) if cfg.image_d else None
         self.video = ClipDiscriminator(channels, cfg.d_width, cfg.spectral_norm, cond_dim) if cfg.video_d else None
 

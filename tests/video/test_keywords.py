@@ -31,7 +31,7 @@ from multigan.video.data import (
     parse_caption,
     seen_pair,
 )
-from multigan.video.models import FirstFrameGenerator, VideoGenerator
+from multigan.video.models import FirstFrameGenerator, VideoDiscriminator, VideoGenerator
 
 TINY = Path(__file__).resolve().parents[2] / "recipes" / "tiny" / "video_keywords.yaml"
 
@@ -525,6 +525,11 @@ def test_an_own_first_frame_caption_encoder_is_trained_by_the_first_frame_alone(
             p.add_(1.0)
         after = G.from_caption(caption, 1, generator=torch.Generator().manual_seed(3))
     assert torch.equal(before, after) == (first_frame_caption == "own")
+    shared = VideoModelConfig(**{**cfg.__dict__, "first_frame_caption": "shared"})
+    n_params = lambda D: sum(p.numel() for p in D.parameters())
+    assert n_params(VideoDiscriminator(cfg, 1, vocabulary.size)) == n_params(
+        VideoDiscriminator(shared, 1, vocabulary.size)
+    )
     with pytest.raises(ConfigError, match="model.first_frame_caption: must be one of 'shared', 'own', got 'mine'"):
         VideoModelConfig(keywords=True, first_frame_caption="mine")
 
